@@ -1,0 +1,21 @@
+GO ?= go
+
+.PHONY: all build test check up down demo-scrape
+
+all: build
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+# The one command that runs every test (CI runs exactly this).
+test:
+	scripts/install-deps.sh
+	scripts/check.sh
+	$(GO) test -count=1 ./...
+
+# The local stack: ClickHouse with demo data, the exporter, Prometheus.
+up:
+	deploy/local/up.sh
+
+down:
+	deploy/local/down.sh

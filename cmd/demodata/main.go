@@ -1,0 +1,86 @@
+// Command demodata writes realistic demo predictions and late-arriving labels
+// for three models (binary with scores, multiclass, regression) into
+// ClickHouse: a reference period, recent history, and with --live a steady
+// stream so that dashboards move.
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/alecthomas/kingpin/v2"
+)
+
+func main() {
+	var (
+		addr     = kingpin.Flag("clickhouse.addr", "ClickHouse native address.").Default("127.0.0.1:9000").String()
+		database = kingpin.Flag("clickhouse.database", "Database holding the demo tables.").Default("default").String()
+		refFrom  = kingpin.Flag("reference.from", "Start of the reference period (RFC 3339).").Default("2026-01-01T00:00:00Z").String()
+		refLen   = kingpin.Flag("reference.length", "Length of the reference period.").Default("24h").Duration()
+		history  = kingpin.Flag("history", "How much recent history to write, ending now.").Default("6h").Duration()
+		rate     = kingpin.Flag("rate", "Predictions per second per model.").Default("1").Float64()
+		live     = kingpin.Flag("live", "Keep writing predictions and labels as time passes.").Bool()
+		seed     = kingpin.Flag("seed", "Random seed.").Default("1").Uint64()
+		drift    = kingpin.Flag("drift", "Shift the features and degrade the models from now on (0 = healthy, 1 = severe).").Default("0").Float64()
+	)
+	kingpin.Parse()
+	from, err := time.Parse(time.RFC3339, *refFrom)
+	if err != nil {
+		fail(fmt.Errorf("--reference.from: %w", err))
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{
+		Addr: []string{*addr},
+		Auth: clickhouse.Auth{Database: *database, Username: "default", Password: os.Getenv("MLMON_CLICKHOUSE_PASSWORD")},
+	})
+	if err != nil {
+		fail(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	g := newGenerator(rand.New(rand.NewPCG(*seed, *seed^0x9e3779b97f4a7c15)))
+	w := &writer{conn: conn}
+	// The reference period: healthy data, every label delivered.
+	if err := w.write(ctx, g.span(from, from.Add(*refLen), *rate, 0, time.Time{})); err != nil {
+		fail(fmt.Errorf("reference period: %w", err))
+	}
+	now := time.Now().Truncate(time.Second)
+	batch := g.span(now.Add(-*history), now, *rate, *drift, now)
+	if err := w.write(ctx, batch); err != nil {
+		fail(fmt.Errorf("history: %w", err))
+	}
+	fmt.Printf("demodata: wrote reference %s..%s and %s of history to %s\n",
+		from.Format(time.RFC3339), from.Add(*refLen).Format(time.RFC3339), *history, *addr)
+	if !*live {
+		return
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	last := now
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case t := <-tick.C:
+			t = t.Truncate(time.Second)
+			b := g.span(last, t, *rate, *drift, t)
+			b.labels = append(b.labels, g.due(t)...)
+			if err := w.write(ctx, b); err != nil {
+				fmt.Fprintln(os.Stderr, "demodata:", err)
+				continue
+			}
+			last = t
+		}
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "demodata:", err)
+	os.Exit(1)
+}

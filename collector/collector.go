@@ -1,0 +1,153 @@
+// Package collector turns one scrape into ClickHouse queries and const
+// metrics: every model is collected in parallel, each by a set of concerns
+// (operations, performance, …), and a failing query becomes
+// mlmon_scrape_success 0 and mlmon_query_errors_total, never a failed scrape.
+package collector
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/version"
+
+	"github.com/mlmon/mlmon/internal/chquery"
+	"github.com/mlmon/mlmon/internal/config"
+	"github.com/mlmon/mlmon/rules"
+)
+
+// Target is what a scrape reads: a configuration and the ClickHouse client
+// built from it. A reload swaps the whole Target, so a scrape never sees a
+// configuration paired with another configuration's connection.
+type Target struct {
+	Config *config.Config
+	Client *chquery.Client
+}
+
+// Scrape collects one scrape of t. ctx bounds every query; now is the scrape
+// time, from which every window is derived.
+type Scrape struct {
+	ctx    context.Context
+	target *Target
+	now    time.Time
+	errors *ErrorCounter
+	logger *slog.Logger
+}
+
+// NewScrape returns a collector for a single scrape; register it on a fresh
+// registry per request (it is unchecked: its series depend on the data).
+func NewScrape(ctx context.Context, t *Target, errors *ErrorCounter, logger *slog.Logger, now time.Time) *Scrape {
+	return &Scrape{ctx: ctx, target: t, now: now.Truncate(time.Second), errors: errors, logger: logger}
+}
+
+// Describe sends nothing, which makes the collector unchecked: the series a
+// scrape yields depend on the models, classes and features in the data.
+func (s *Scrape) Describe(chan<- *prometheus.Desc) {}
+
+// Collect implements prometheus.Collector.
+func (s *Scrape) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(buildInfoDesc, prometheus.GaugeValue, 1,
+		version.Version, version.Revision, version.GoVersion, rules.Version)
+
+	cfg := s.target.Config
+	for i := range cfg.Models {
+		m := &cfg.Models[i]
+		for _, name := range sortedKeys(m.Thresholds) {
+			ch <- prometheus.MustNewConstMetric(thresholdDesc, prometheus.GaugeValue, m.Thresholds[name], m.Name, name)
+		}
+		s.errors.init(m.Name, queryNames(m)...)
+	}
+
+	up := 1.0
+	if err := s.target.Client.Ping(s.ctx); err != nil {
+		up = 0
+		s.logger.Error("clickhouse unreachable", "err", err)
+	}
+	ch <- prometheus.MustNewConstMetric(clickhouseUpDesc, prometheus.GaugeValue, up)
+
+	var wg sync.WaitGroup
+	for i := range cfg.Models {
+		m := &cfg.Models[i]
+		if up == 0 {
+			// No query can succeed: report every model as failed at once
+			// instead of waiting for each to time out.
+			ch <- prometheus.MustNewConstMetric(modelInfoDesc, prometheus.GaugeValue, 1, m.Name, string(m.Task), "")
+			ch <- prometheus.MustNewConstMetric(scrapeSuccessDesc, prometheus.GaugeValue, 0, m.Name)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.collectModel(m, ch)
+		}()
+	}
+	wg.Wait()
+	s.errors.collect(ch)
+}
+
+// model is the state one model's concerns share within a scrape.
+type model struct {
+	*config.Model
+	scrape  *Scrape
+	version string // set by the operations concern
+	out     emitter
+}
+
+func (s *Scrape) collectModel(m *config.Model, ch chan<- prometheus.Metric) {
+	start := time.Now()
+	mm := &model{Model: m, scrape: s, out: emitter{ch: ch}}
+	ok := true
+	for _, c := range concerns {
+		if err := c.collect(s.ctx, mm); err != nil {
+			ok = false
+			s.logger.Error("collect failed", "model", m.Name, "concern", c.name, "err", err)
+		}
+	}
+	mm.out.gauge(modelInfoDesc, 1, m.Name, string(m.Task), mm.version)
+	mm.out.gauge(scrapeSuccessDesc, boolFloat(ok), m.Name)
+	mm.out.gauge(scrapeDurationDesc, time.Since(start).Seconds(), m.Name)
+}
+
+// concern collects one family of a model's metrics. Concerns run in order so
+// that later ones may use what earlier ones learned (e.g. the version).
+type concern struct {
+	name    string
+	collect func(ctx context.Context, m *model) error
+}
+
+var concerns = []concern{
+	{"operations", collectOperations},
+	{"performance", collectPerformance},
+}
+
+// query runs fn and counts its failure under the query's name.
+func (m *model) query(name string, fn func() error) error {
+	err := fn()
+	if err != nil {
+		m.scrape.errors.inc(m.Name, name)
+	}
+	return err
+}
+
+// emitter sends gauges, leaving out undefined values: a NaN means the
+// statistic has no meaning for this data and must not pose as a number.
+type emitter struct {
+	ch chan<- prometheus.Metric
+}
+
+func (e emitter) gauge(d *prometheus.Desc, v float64, labels ...string) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return
+	}
+	e.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,59 @@
+package collector
+
+import "github.com/prometheus/client_golang/prometheus"
+
+const namespace = "mlmon"
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(namespace, "", name), help, labels, nil)
+}
+
+// Label values of `window`.
+const (
+	windowCurrent   = "current"
+	windowReference = "reference"
+)
+
+// Exporter and source health.
+var (
+	buildInfoDesc = desc("build_info", "mlmon build and the version of the rules bundle it was built with.",
+		"version", "revision", "goversion", "rules_version")
+	modelInfoDesc = desc("model_info", "Configured model, its task and the latest model version seen in the current window.",
+		"model", "task", "version")
+	clickhouseUpDesc   = desc("clickhouse_up", "Whether ClickHouse answered this scrape (1) or not (0).")
+	scrapeSuccessDesc  = desc("scrape_success", "Whether every query of the model succeeded in this scrape.", "model")
+	scrapeDurationDesc = desc("scrape_duration_seconds", "Time spent collecting the model's metrics in this scrape.", "model")
+	queryErrorsDesc    = desc("query_errors_total", "ClickHouse queries that failed, by model and query.", "model", "query")
+	thresholdDesc      = desc("alert_threshold", "Alert threshold configured for the model; the generic rules read it.", "model", "threshold")
+)
+
+// Volume, freshness, operations.
+var (
+	predictionsDesc    = desc("predictions", "Predictions logged in the window.", "model", "window")
+	predictionRateDesc = desc("prediction_rate", "Predictions per second over the current window.", "model")
+	lastPredictionDesc = desc("last_prediction_timestamp_seconds", "Event time of the newest prediction.", "model")
+	lastLabelDesc      = desc("last_label_timestamp_seconds", "Arrival time of the newest label joined to a prediction of the performance window.", "model")
+	labeledDesc        = desc("labeled_predictions", "Predictions of the performance window that have a label.", "model")
+	labelCoverageDesc  = desc("label_coverage_ratio", "Share of the performance window's predictions that have a label.", "model")
+	latencyDesc        = desc("prediction_latency_seconds", "Prediction latency quantiles over the current window.", "model", "quantile")
+	errorRatioDesc     = desc("prediction_error_ratio", "Share of the current window's predictions flagged as errors.", "model")
+)
+
+// Performance.
+var (
+	accuracyDesc       = desc("accuracy_ratio", "Accuracy of labeled predictions.", "model", "window")
+	precisionDesc      = desc("precision_ratio", "Precision averaged over classes (scikit-learn's definitions; undefined classes left out).", "model", "window", "average")
+	recallDesc         = desc("recall_ratio", "Recall averaged over classes (scikit-learn's definitions; undefined classes left out).", "model", "window", "average")
+	f1Desc             = desc("f1_score", "F1 score averaged over classes (scikit-learn's definitions; undefined classes left out).", "model", "window", "average")
+	classPrecisionDesc = desc("class_precision_ratio", "Precision of one class over the performance window.", "model", "class")
+	classRecallDesc    = desc("class_recall_ratio", "Recall of one class over the performance window.", "model", "class")
+	classF1Desc        = desc("class_f1_score", "F1 score of one class over the performance window.", "model", "class")
+	confusionDesc      = desc("confusion_matrix", "Labeled predictions by actual and predicted class over the performance window.", "model", "actual", "predicted")
+	rocAUCDesc         = desc("roc_auc", "Area under the ROC curve of the score (binary models).", "model", "window")
+	logLossDesc        = desc("log_loss", "Mean log loss of the score, probabilities clipped to [1e-15, 1-1e-15] (binary models).", "model", "window")
+	brierDesc          = desc("brier_score", "Mean squared difference between score and outcome (binary models).", "model", "window")
+	maeDesc            = desc("mae", "Mean absolute error (regression).", "model", "window")
+	rmseDesc           = desc("rmse", "Root mean squared error (regression).", "model", "window")
+	mapeDesc           = desc("mape_ratio", "Mean absolute percentage error over labels other than zero, as a ratio (regression).", "model", "window")
+	r2Desc             = desc("r2", "Coefficient of determination (regression).", "model", "window")
+)

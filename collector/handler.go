@@ -1,0 +1,72 @@
+package collector
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Handler serves /metrics. Each request gets its own registry and Scrape, so
+// the scrape's deadline follows the requesting Prometheus's timeout.
+type Handler struct {
+	logger        *slog.Logger
+	timeoutOffset time.Duration
+	extra         prometheus.Gatherer
+	target        atomic.Pointer[Target]
+	errors        *ErrorCounter
+}
+
+// NewHandler returns a handler with no target yet; it answers 503 until
+// SetTarget is called. extra (may be nil) is gathered alongside, e.g. the
+// process and Go runtime collectors.
+func NewHandler(logger *slog.Logger, timeoutOffset time.Duration, extra prometheus.Gatherer) *Handler {
+	return &Handler{logger: logger, timeoutOffset: timeoutOffset, extra: extra, errors: NewErrorCounter()}
+}
+
+// SetTarget makes t the target of the next scrapes and returns the previous
+// one, which in-flight scrapes may still be using.
+func (h *Handler) SetTarget(t *Target) *Target { return h.target.Swap(t) }
+
+// Target returns the current target, nil before the first SetTarget.
+func (h *Handler) Target() *Target { return h.target.Load() }
+
+// timeout is the scrape's budget: Prometheus's scrape timeout minus an
+// offset for the exposition and the network, or query_timeout when the
+// request does not say.
+func (h *Handler) timeout(r *http.Request, t *Target) time.Duration {
+	limit := t.Config.ClickHouse.QueryTimeout
+	if v := r.Header.Get("X-Prometheus-Scrape-Timeout-Seconds"); v != "" {
+		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 {
+			limit = min(limit, time.Duration(secs*float64(time.Second))-h.timeoutOffset)
+		} else {
+			h.logger.Warn("ignoring invalid X-Prometheus-Scrape-Timeout-Seconds", "value", v)
+		}
+	}
+	return max(limit, 100*time.Millisecond)
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t := h.target.Load()
+	if t == nil {
+		http.Error(w, "no configuration loaded", http.StatusServiceUnavailable)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.timeout(r, t))
+	defer cancel()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewScrape(ctx, t, h.errors, h.logger, time.Now()))
+	gatherers := prometheus.Gatherers{reg}
+	if h.extra != nil {
+		gatherers = append(gatherers, h.extra)
+	}
+	promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(h.logger.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError,
+	}).ServeHTTP(w, r)
+}

@@ -1,0 +1,371 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os/exec"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/promslog"
+
+	"github.com/mlmon/mlmon/internal/chquery"
+	"github.com/mlmon/mlmon/internal/chtest"
+	"github.com/mlmon/mlmon/internal/config"
+)
+
+var server *chtest.Server
+
+func TestMain(m *testing.M) { chtest.Main(m, &server) }
+
+// scrapeNow is the fixed scrape time of the integration tests.
+var scrapeNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
+const schema = `
+CREATE TABLE IF NOT EXISTS preds (ts DateTime, request_id String, model String, model_version String,
+  prediction String, score Nullable(Float64), latency_ms Nullable(Float64), is_error UInt8)
+  ENGINE = MergeTree ORDER BY (model, ts);
+CREATE TABLE IF NOT EXISTS labels (request_id String, label String, ts DateTime) ENGINE = MergeTree ORDER BY request_id;
+CREATE TABLE IF NOT EXISTS reg_preds (ts DateTime, request_id String, prediction Float64, latency_ms Float64)
+  ENGINE = MergeTree ORDER BY ts;
+CREATE TABLE IF NOT EXISTS reg_labels (request_id String, label Float64, ts DateTime) ENGINE = MergeTree ORDER BY request_id`
+
+const integrationConfig = `
+clickhouse:
+  addr: [%q]
+  query_timeout: 20s
+defaults:
+  window: 1h
+models:
+  - name: churn
+    task: binary_classification
+    positive_class: "1"
+    predictions: {table: preds, timestamp: ts, id: request_id, model_column: model, version_column: model_version,
+                  prediction: prediction, score: score, latency: latency_ms, error: is_error}
+    ground_truth: {table: labels, id: request_id, label: label, timestamp: ts}
+    performance: {window: 2h, delay: 30m}
+    reference: {from: 2026-05-01T00:00:00Z, to: 2026-05-01T06:00:00Z}
+    thresholds: {accuracy_drop_max: 0.05, psi_max: 0.25}
+  - name: intent
+    task: multiclass_classification
+    predictions: {table: preds, timestamp: ts, id: request_id, model_column: model, prediction: prediction, latency: latency_ms}
+    ground_truth: {table: labels, id: request_id, label: label, timestamp: ts}
+    performance: {window: 2h, delay: 30m}
+    reference: {from: 2026-05-01T00:00:00Z, to: 2026-05-01T06:00:00Z}
+  - name: eta
+    task: regression
+    predictions: {table: reg_preds, timestamp: ts, id: request_id, prediction: prediction, latency: latency_ms}
+    ground_truth: {table: reg_labels, id: request_id, label: label, timestamp: ts}
+    reference: {offset: 24h}
+`
+
+// seededModel holds the raw rows of one model, as seeded and as handed to
+// the oracle.
+type seededModel struct {
+	Name          string           `json:"name"`
+	Task          string           `json:"task"`
+	PositiveClass string           `json:"positive_class,omitempty"`
+	ErrorColumn   bool             `json:"error_column"`
+	Predictions   []map[string]any `json:"predictions"`
+	Labels        []map[string]any `json:"labels"`
+	Current       [2]int64         `json:"current"`
+	Lookback      [2]int64         `json:"lookback"`
+	Performance   [2]int64         `json:"performance"`
+	Reference     [2]int64         `json:"reference"`
+}
+
+func span(from, to time.Time) [2]int64 { return [2]int64{from.Unix(), to.Unix()} }
+
+// seed writes deterministic rows for the three models and returns them.
+// Rows fall inside and outside every window (before, after now), some labels
+// are corrected later, some never arrive, and scores and latencies are
+// sometimes NULL, so the test proves the filtering as well as the math.
+func seed(t *testing.T) []seededModel {
+	ctx := context.Background()
+	if err := server.Exec(ctx, strings.Split(schema, ";")...); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	now := scrapeNow
+	ref := [2]time.Time{time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 5, 1, 6, 0, 0, 0, time.UTC)}
+	hour := time.Hour
+	churn := seededModel{Name: "churn", Task: "binary_classification", PositiveClass: "1", ErrorColumn: true,
+		Current: span(now.Add(-hour), now), Lookback: span(now.Add(-24*hour), now),
+		Performance: span(now.Add(-150*time.Minute), now.Add(-30*time.Minute)), Reference: span(ref[0], ref[1])}
+	intent := churn
+	intent.Name, intent.Task, intent.PositiveClass, intent.ErrorColumn = "intent", "multiclass_classification", "", false
+	eta := seededModel{Name: "eta", Task: "regression",
+		Current: span(now.Add(-hour), now), Lookback: span(now.Add(-24*hour), now),
+		Performance: span(now.Add(-hour), now), Reference: span(now.Add(-25*hour), now.Add(-24*hour))}
+
+	id := 0
+	nextID := func() string { id++; return fmt.Sprintf("r-%06d", id) }
+	addLabel := func(m *seededModel, rid string, ts time.Time, value any, correct func() any) {
+		if rng.Float64() < 0.2 {
+			return // the label never arrives
+		}
+		lts := ts.Add(time.Duration(1+rng.IntN(90)) * time.Minute)
+		m.Labels = append(m.Labels, map[string]any{"request_id": rid, "label": value, "ts": lts.Unix()})
+		if rng.Float64() < 0.05 {
+			m.Labels = append(m.Labels, map[string]any{"request_id": rid, "label": correct(), "ts": lts.Add(time.Hour).Unix()})
+		}
+	}
+	// Times: the reference period, and the last 4 hours plus 10 minutes
+	// beyond now (clock skew that must not count).
+	times := func(n int) []time.Time {
+		var ts []time.Time
+		for range n / 3 {
+			ts = append(ts, ref[0].Add(time.Duration(rng.Int64N(int64(6*hour)))))
+		}
+		for range n - n/3 {
+			ts = append(ts, now.Add(-4*hour+time.Duration(rng.Int64N(int64(250*time.Minute)))))
+		}
+		sort.Slice(ts, func(i, j int) bool { return ts[i].Before(ts[j]) })
+		return ts
+	}
+	latency := func() any {
+		if rng.Float64() < 0.05 {
+			return nil
+		}
+		return math.Round(math.Exp(3.5+0.6*rng.NormFloat64())*1000) / 1000
+	}
+	for i, ts := range times(4500) {
+		rid := nextID()
+		s := rng.Float64()
+		actual := "0"
+		if rng.Float64() < 0.15+0.7*s {
+			actual = "1"
+		}
+		pred := "0"
+		if s >= 0.5 {
+			pred = "1"
+		}
+		var score any = s
+		if rng.Float64() < 0.03 {
+			score = nil
+		}
+		version := "v1"
+		if i > 3000 {
+			version = "v2"
+		}
+		churn.Predictions = append(churn.Predictions, map[string]any{"ts": ts.Unix(), "request_id": rid, "model_version": version,
+			"prediction": pred, "score": score, "latency": latency(), "error": boolInt(rng.Float64() < 0.02)})
+		flip := map[string]string{"0": "1", "1": "0"}[actual]
+		addLabel(&churn, rid, ts, actual, func() any { return flip })
+	}
+	classes := []string{"billing", "cancel", "sales", "tech_support"}
+	for _, ts := range times(3000) {
+		rid := nextID()
+		actual := classes[min(rng.IntN(10)/2, 3)]
+		pred := actual
+		if rng.Float64() < 0.3 {
+			pred = classes[rng.IntN(4)]
+		}
+		intent.Predictions = append(intent.Predictions, map[string]any{"ts": ts.Unix(), "request_id": rid, "model_version": "",
+			"prediction": pred, "score": nil, "latency": latency(), "error": 0})
+		addLabel(&intent, rid, ts, actual, func() any { return classes[rng.IntN(4)] })
+	}
+	for range 4000 {
+		ts := now.Add(-27*hour + time.Duration(rng.Int64N(int64(27*hour))))
+		rid := nextID()
+		y := math.Round(rng.ExpFloat64()*20*100) / 100 // some exact zeros
+		if rng.Float64() < 0.03 {
+			y = 0
+		}
+		p := y + 3*rng.NormFloat64()
+		eta.Predictions = append(eta.Predictions, map[string]any{"ts": ts.Unix(), "request_id": rid, "prediction": p,
+			"latency": math.Round(math.Exp(2+0.5*rng.NormFloat64())*1000) / 1000, "error": 0})
+		addLabel(&eta, rid, ts, y, func() any { return y + 1 })
+	}
+
+	insert := func(stmt string, rows []map[string]any, cols ...string) {
+		b, err := server.Conn().PrepareBatch(ctx, stmt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			var vals []any
+			for _, c := range cols {
+				v := r[c]
+				switch c {
+				case "ts":
+					v = time.Unix(v.(int64), 0)
+				case "score", "latency_nullable":
+					if v == nil {
+						v = (*float64)(nil)
+					} else {
+						f := v.(float64)
+						v = &f
+					}
+				}
+				vals = append(vals, v)
+			}
+			if err := b.Append(vals...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.Send(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range []*seededModel{&churn, &intent} {
+		for _, r := range m.Predictions {
+			r["model"] = m.Name
+			r["latency_nullable"] = r["latency"]
+			r["is_error"] = uint8(r["error"].(int))
+		}
+		insert("INSERT INTO preds (ts, request_id, model, model_version, prediction, score, latency_ms, is_error)", m.Predictions,
+			"ts", "request_id", "model", "model_version", "prediction", "score", "latency_nullable", "is_error")
+		insert("INSERT INTO labels (request_id, label, ts)", m.Labels, "request_id", "label", "ts")
+		for _, r := range m.Predictions {
+			delete(r, "latency_nullable")
+			delete(r, "is_error")
+		}
+	}
+	insert("INSERT INTO reg_preds (ts, request_id, prediction, latency_ms)", eta.Predictions, "ts", "request_id", "prediction", "latency")
+	insert("INSERT INTO reg_labels (request_id, label, ts)", eta.Labels, "request_id", "label", "ts")
+	return []seededModel{churn, intent, eta}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// oracle computes the expected metrics from the raw rows with pandas and
+// scikit-learn (testdata/oracle.py).
+func oracle(t *testing.T, models []seededModel) map[string]float64 {
+	in, err := json.Marshal(map[string]any{"models": models})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/usr/bin/python3", "testdata/oracle.py")
+	cmd.Stdin = bytes.NewReader(in)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("oracle: %v\n%s", err, stderr.String())
+	}
+	want := map[string]float64{}
+	if err := json.Unmarshal(out, &want); err != nil {
+		t.Fatal(err)
+	}
+	return want
+}
+
+func loadTarget(t *testing.T, yml string) *Target {
+	t.Helper()
+	cfg, err := config.Parse([]byte(yml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := chquery.Open(cfg.ClickHouse, promslog.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return &Target{Config: cfg, Client: client}
+}
+
+// gather runs one scrape at scrapeNow and flattens it to "name{labels}" → value.
+func gather(t *testing.T, target *Target, errs *ErrorCounter, timeout time.Duration) map[string]float64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewScrape(ctx, target, errs, promslog.NewNopLogger(), scrapeNow))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			got[seriesKey(mf.GetName(), m)] = metricValue(m)
+		}
+	}
+	return got
+}
+
+func seriesKey(name string, m *dto.Metric) string {
+	var labels []string
+	for _, l := range m.GetLabel() {
+		labels = append(labels, fmt.Sprintf("%s=%q", l.GetName(), l.GetValue()))
+	}
+	sort.Strings(labels)
+	return name + "{" + strings.Join(labels, ",") + "}"
+}
+
+func metricValue(m *dto.Metric) float64 {
+	if m.Gauge != nil {
+		return m.Gauge.GetValue()
+	}
+	return m.Counter.GetValue()
+}
+
+// tolerance is how far a metric may be from the oracle: ROC AUC comes from a
+// score histogram (DESIGN: error < 0.005); everything else is exact up to
+// float summation order. (Latency quantiles are exact too: ClickHouse's
+// reservoir holds every value below 8192 rows, and interpolates as numpy.)
+func tolerance(key string, want float64) float64 {
+	if strings.HasPrefix(key, "mlmon_roc_auc") {
+		return 0.005
+	}
+	return 1e-9 * math.Max(1, math.Abs(want))
+}
+
+func TestScrapeMatchesIndependentComputation(t *testing.T) {
+	models := seed(t)
+	want := oracle(t, models)
+	target := loadTarget(t, fmt.Sprintf(integrationConfig, server.Addr()))
+	got := gather(t, target, NewErrorCounter(), 30*time.Second)
+
+	families := map[string]bool{}
+	for k, w := range want {
+		families[k[:strings.Index(k, "{")]] = true
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("%s: missing, want %g", k, w)
+			continue
+		}
+		if math.Abs(g-w) > tolerance(k, w) {
+			t.Errorf("%s = %.12g, want %.12g", k, g, w)
+		}
+	}
+	// No series beyond the oracle's in the families it computes: an extra
+	// one would be a value the exporter made up.
+	for k := range got {
+		if families[k[:strings.Index(k, "{")]] {
+			if _, ok := want[k]; !ok {
+				t.Errorf("%s = %g: not expected", k, got[k])
+			}
+		}
+	}
+	for _, k := range []string{
+		`mlmon_clickhouse_up{}`,
+		`mlmon_scrape_success{model="churn"}`, `mlmon_scrape_success{model="intent"}`, `mlmon_scrape_success{model="eta"}`,
+		`mlmon_model_info{model="churn",task="binary_classification",version="v2"}`,
+		`mlmon_model_info{model="eta",task="regression",version=""}`,
+	} {
+		if got[k] != 1 {
+			t.Errorf("%s = %v, want 1", k, got[k])
+		}
+	}
+	if got[`mlmon_alert_threshold{model="churn",threshold="psi_max"}`] != 0.25 {
+		t.Errorf("psi_max threshold not exposed: %v", got)
+	}
+	if v, ok := got[`mlmon_query_errors_total{model="churn",query="performance"}`]; !ok || v != 0 {
+		t.Errorf("query error counter should start at 0, got %v (present %v)", v, ok)
+	}
+}

@@ -1,0 +1,111 @@
+package collector
+
+import (
+	"context"
+
+	"github.com/mlmon/mlmon/internal/chquery"
+	"github.com/mlmon/mlmon/internal/config"
+	"github.com/mlmon/mlmon/internal/stats"
+)
+
+const (
+	queryPerformance          = "performance"
+	queryPerformanceReference = "performance_reference"
+)
+
+// collectPerformance reports label coverage and the task's quality metrics
+// over the performance window, and over the reference window where it has
+// labels, so rules can compare the two.
+func collectPerformance(ctx context.Context, m *model) error {
+	if m.GroundTruth == nil {
+		return nil
+	}
+	now := m.scrape.now
+	err := m.query(queryPerformance, func() error {
+		labels, err := m.performance(ctx, performanceWindow(m.Model, now), windowCurrent, queryPerformance)
+		if err != nil {
+			return err
+		}
+		m.out.gauge(labeledDesc, float64(labels.Labeled), m.Name)
+		if labels.Predictions > 0 {
+			m.out.gauge(labelCoverageDesc, float64(labels.Labeled)/float64(labels.Predictions), m.Name)
+		}
+		if !labels.LastLabel.IsZero() {
+			m.out.gauge(lastLabelDesc, float64(labels.LastLabel.Unix()), m.Name)
+		}
+		return nil
+	})
+	ref := referencePerformanceWindow(m.Model, now)
+	if ref == nil {
+		return err
+	}
+	refErr := m.query(queryPerformanceReference, func() error {
+		_, err := m.performance(ctx, *ref, windowReference, queryPerformanceReference)
+		return err
+	})
+	if err == nil {
+		err = refErr
+	}
+	return err
+}
+
+// performance queries one window and emits its quality metrics.
+func (m *model) performance(ctx context.Context, w chquery.Window, window, name string) (chquery.Labels, error) {
+	client := m.scrape.target.Client
+	if m.Task == config.TaskRegression {
+		r, err := client.Regression(ctx, m.Model, w, name)
+		if err != nil {
+			return chquery.Labels{}, err
+		}
+		rep := stats.Regress(r.Sums)
+		m.out.gauge(maeDesc, rep.MAE, m.Name, window)
+		m.out.gauge(rmseDesc, rep.RMSE, m.Name, window)
+		m.out.gauge(mapeDesc, rep.MAPE, m.Name, window)
+		m.out.gauge(r2Desc, rep.R2, m.Name, window)
+		return r.Labels, nil
+	}
+
+	c, err := client.Classification(ctx, m.Model, w, name)
+	if err != nil {
+		return chquery.Labels{}, err
+	}
+	rep := stats.Classify(c.Confusion)
+	m.out.gauge(accuracyDesc, rep.Accuracy, m.Name, window)
+	for _, a := range []struct {
+		name string
+		avg  stats.Average
+	}{{"macro", rep.Macro}, {"weighted", rep.Weighted}, {"micro", rep.Micro}} {
+		m.out.gauge(precisionDesc, a.avg.Precision, m.Name, window, a.name)
+		m.out.gauge(recallDesc, a.avg.Recall, m.Name, window, a.name)
+		m.out.gauge(f1Desc, a.avg.F1, m.Name, window, a.name)
+	}
+	if m.Task == config.TaskBinary && m.Predictions.Score != "" {
+		m.out.gauge(rocAUCDesc, stats.ROCAUC(c.Scores), m.Name, window)
+		m.out.gauge(logLossDesc, stats.MeanOf(c.LogLossSum, c.ScoreRows), m.Name, window)
+		m.out.gauge(brierDesc, stats.MeanOf(c.BrierSum, c.ScoreRows), m.Name, window)
+	}
+	if window == windowCurrent {
+		m.emitClasses(c.Confusion, rep)
+	}
+	return c.Labels, nil
+}
+
+// emitClasses reports per-class metrics and the confusion matrix for the
+// max_classes most frequent classes; the rest fold into "__other__" so that a
+// model with unbounded labels cannot explode the series count.
+func (m *model) emitClasses(conf stats.Confusion, rep stats.ClassificationReport) {
+	kept := stats.TopClasses(conf, m.Settings.MaxClasses)
+	for _, class := range kept {
+		cs := rep.Classes[class]
+		m.out.gauge(classPrecisionDesc, cs.Precision, m.Name, class)
+		m.out.gauge(classRecallDesc, cs.Recall, m.Name, class)
+		m.out.gauge(classF1Desc, cs.F1, m.Name, class)
+	}
+	capped := conf.Capped(kept, stats.OtherCategory)
+	for _, actual := range sortedKeys(capped) {
+		row := capped[actual]
+		for _, predicted := range sortedKeys(row) {
+			m.out.gauge(confusionDesc, row[predicted], m.Name, actual, predicted)
+		}
+	}
+}

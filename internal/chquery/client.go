@@ -1,0 +1,161 @@
+package chquery
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/mlmon/mlmon/internal/config"
+)
+
+// Client runs mlmon's queries on one ClickHouse cluster address list.
+type Client struct {
+	conn         driver.Conn
+	queryTimeout time.Duration
+	slots        chan struct{} // bounds queries in flight to max_parallel_queries
+	logger       *slog.Logger
+	idPrefix     string
+	seq          atomic.Uint64
+}
+
+// Open connects lazily: clickhouse-go dials on first use, so an unreachable
+// server at start-up is reported by the first scrape, not by a crash.
+func Open(cfg config.ClickHouse, logger *slog.Logger) (*Client, error) {
+	tlsConfig, err := cfg.TLS.Config()
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse tls: %w", err)
+	}
+	conn, err := clickhouse.Open(&clickhouse.Options{
+		Addr: cfg.Addr,
+		Auth: clickhouse.Auth{
+			Database: cfg.Database,
+			Username: cfg.Username,
+			Password: cfg.Password.Reveal(),
+		},
+		TLS:          tlsConfig,
+		DialTimeout:  cfg.DialTimeout,
+		ReadTimeout:  cfg.QueryTimeout + 5*time.Second,
+		MaxOpenConns: cfg.MaxParallelQueries,
+		MaxIdleConns: cfg.MaxParallelQueries,
+		ClientInfo: clickhouse.ClientInfo{
+			Products: []struct{ Name, Version string }{{Name: "mlmon"}},
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open clickhouse %v: %w", cfg.Addr, err)
+	}
+	return &Client{
+		conn:         conn,
+		queryTimeout: cfg.QueryTimeout,
+		slots:        make(chan struct{}, cfg.MaxParallelQueries),
+		logger:       logger,
+		idPrefix:     fmt.Sprintf("mlmon-%x", time.Now().UnixNano()),
+	}, nil
+}
+
+// Close releases the connections.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Ping checks that the server answers within ctx.
+func (c *Client) Ping(ctx context.Context) error {
+	qctx, cancel, _ := c.bound(ctx, "ping")
+	defer cancel()
+	if err := c.conn.Ping(qctx); err != nil {
+		return fmt.Errorf("ping clickhouse: %w", err)
+	}
+	return nil
+}
+
+// bound derives the context a query runs under. Its limit is the earlier of
+// the caller's deadline and query_timeout, and ClickHouse receives the same
+// limit as max_execution_time so the server stops too. The returned context
+// is cancelled at that limit but carries no deadline, because clickhouse-go
+// turns a context deadline into max_execution_time = remaining + 5s, which
+// would let the query outlive its scrape.
+func (c *Client) bound(ctx context.Context, name string) (context.Context, context.CancelFunc, time.Duration) {
+	limit := c.queryTimeout
+	if deadline, ok := ctx.Deadline(); ok {
+		limit = min(limit, time.Until(deadline))
+	}
+	limit = max(limit, time.Millisecond)
+	qctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stopParent := context.AfterFunc(ctx, cancel)
+	timer := time.AfterFunc(limit, cancel)
+	seconds := max(1, int(math.Floor(limit.Seconds())))
+	qctx = clickhouse.Context(qctx,
+		clickhouse.WithQueryID(fmt.Sprintf("%s-%d-%s", c.idPrefix, c.seq.Add(1), name)),
+		clickhouse.WithSettings(clickhouse.Settings{
+			"max_execution_time": seconds,
+			"join_use_nulls":     0,
+		}),
+	)
+	return qctx, func() {
+		timer.Stop()
+		stopParent()
+		cancel()
+	}, limit
+}
+
+func (c *Client) acquire(ctx context.Context) error {
+	select {
+	case c.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (c *Client) release() { <-c.slots }
+
+// QueryRow runs a query that returns one row and scans it into dest.
+func (c *Client) QueryRow(ctx context.Context, model string, q Query, dest ...any) error {
+	found := false
+	err := c.QueryRows(ctx, model, q, func(scan func(...any) error) error {
+		found = true
+		return scan(dest...)
+	})
+	if err == nil && !found {
+		err = fmt.Errorf("query %s: no row returned", q.Name)
+	}
+	return err
+}
+
+// QueryRows runs a query and calls fn for every row it returns.
+func (c *Client) QueryRows(ctx context.Context, model string, q Query, fn func(scan func(dest ...any) error) error) error {
+	qctx, cancel, limit := c.bound(ctx, q.Name)
+	defer cancel()
+	if err := c.acquire(qctx); err != nil {
+		return fmt.Errorf("query %s: waiting for a connection: %w", q.Name, err)
+	}
+	defer c.release()
+	start := time.Now()
+	err := c.run(qctx, q, fn)
+	c.logger.Debug("query", "model", model, "query", q.Name, "duration", time.Since(start), "limit", limit, "err", err)
+	if err != nil {
+		if qctx.Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("%w (limit %s)", err, limit.Round(time.Millisecond))
+		}
+		return fmt.Errorf("query %s: %w", q.Name, err)
+	}
+	return nil
+}
+
+func (c *Client) run(ctx context.Context, q Query, fn func(scan func(dest ...any) error) error) error {
+	rows, err := c.conn.Query(ctx, q.SQL, q.Args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,224 @@
+package chquery
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mlmon/mlmon/internal/config"
+	"github.com/mlmon/mlmon/internal/stats"
+)
+
+// ScoreBuckets is the resolution of the score histogram behind ROC AUC:
+// scores are rounded to 1/ScoreBuckets. Pairs that fall into one bucket count
+// as ties, which bounds the AUC error by half the share of such pairs (about
+// 0.0005 for scores spread over [0, 1]); scores with three decimals are exact.
+const ScoreBuckets = 1000
+
+// Labels summarises the join of predictions with ground truth over a window.
+type Labels struct {
+	Predictions uint64    // predictions in the window
+	Labeled     uint64    // of those, how many have a label
+	LastLabel   time.Time // newest label arrival among them; zero when none
+}
+
+// Classification is the aggregate behind every classification metric.
+type Classification struct {
+	Labels
+	Confusion stats.Confusion // labeled rows: [actual][predicted]
+	// Scores is the score histogram of labeled rows with a finite score
+	// (binary models with a score column); ScoreRows counts those rows and
+	// LogLossSum and BrierSum sum their per-row losses.
+	Scores     []stats.ScoreBucket
+	ScoreRows  float64
+	LogLossSum float64
+	BrierSum   float64
+}
+
+// Regression is the aggregate behind the regression metrics.
+type Regression struct {
+	Labels
+	Sums stats.RegressionSums // over labeled rows with finite prediction and label
+}
+
+// labelJoin renders the FROM clause shared by both performance queries: the
+// window's predictions LEFT JOIN the latest label per id. Labels cannot
+// arrive before their prediction, so the label side is bounded by the
+// window's start, which keeps the right side of the join small. Deduplicating
+// with argMax (the newest label wins, so a correction replaces a mistake)
+// makes ALL LEFT JOIN return one row per prediction on every version.
+func labelJoin(b *sqlBuilder, ids *identifiers, m *config.Model, w Window, predExpr, labelExpr string, extra ...string) {
+	p, g := m.Predictions, m.GroundTruth
+	ts := ids.col(p.Timestamp)
+	b.add("(SELECT " + ids.col(p.ID) + " AS mlmon_id, " + predExpr + " AS mlmon_pred")
+	for _, e := range extra {
+		b.add(", " + e)
+	}
+	b.add(" FROM " + ids.table(p.Table) + " WHERE ")
+	modelFilter(b, m, ids)
+	b.window(ts, w)
+	b.add(") ALL LEFT JOIN (SELECT "+ids.col(g.ID)+" AS mlmon_id, argMax("+labelExpr+", "+
+		ids.col(g.Timestamp)+") AS mlmon_label, max("+ids.col(g.Timestamp)+") AS mlmon_lts, toUInt8(1) AS mlmon_matched FROM "+
+		ids.table(g.Table)+" WHERE "+ids.col(g.Timestamp)+" >= toDateTime(?) GROUP BY mlmon_id) USING mlmon_id", w.From.Unix())
+}
+
+// ClassificationQuery groups the window's predictions by predicted class,
+// actual class and, for binary models with a score, score bucket, so that the
+// confusion matrix, ROC AUC, log loss and Brier score come from one join.
+func ClassificationQuery(m *config.Model, w Window) (Query, error) {
+	if m.GroundTruth == nil {
+		return Query{}, fmt.Errorf("model %q has no ground_truth", m.Name)
+	}
+	var ids identifiers
+	labelExpr := "ifNull(toString(" + ids.col(m.GroundTruth.Label) + "), '')"
+	predExpr := "ifNull(toString(" + ids.col(m.Predictions.Prediction) + "), '')"
+	var b sqlBuilder
+	withScore := m.Task == config.TaskBinary && m.Predictions.Score != ""
+	if withScore {
+		// Per-row losses follow scikit-learn: log loss clips the probability
+		// to [eps, 1-eps]; both use the score clamped to [0, 1].
+		b.add("SELECT mlmon_pred, mlmon_label, mlmon_matched, mlmon_bucket, count() AS n, "+
+			"sum(mlmon_ll) AS ll, sum(mlmon_brier) AS brier, toUInt64(toUnixTimestamp(max(mlmon_lts))) AS lts FROM ("+
+			"SELECT mlmon_pred, mlmon_label, mlmon_matched, mlmon_lts, "+
+			"mlmon_matched = 1 AND isFinite(mlmon_score) AS mlmon_scored, "+
+			"greatest(least(mlmon_score, 1.), 0.) AS mlmon_s, "+
+			"toUInt8(mlmon_label = ?) AS mlmon_y, "+
+			fmt.Sprintf("if(mlmon_scored, toInt32(round(mlmon_s * %d)), -1) AS mlmon_bucket, ", ScoreBuckets)+
+			fmt.Sprintf("greatest(least(mlmon_s, 1. - %g), %g) AS mlmon_pc, ", stats.LogLossEpsilon, stats.LogLossEpsilon)+
+			"if(mlmon_scored, -(mlmon_y * log(mlmon_pc) + (1 - mlmon_y) * log(1 - mlmon_pc)), 0.) AS mlmon_ll, "+
+			"if(mlmon_scored, pow(mlmon_s - mlmon_y, 2), 0.) AS mlmon_brier FROM ", m.PositiveClass)
+		labelJoin(&b, &ids, m, w, predExpr, labelExpr, "ifNull(toFloat64("+ids.col(m.Predictions.Score)+"), nan) AS mlmon_score")
+		b.add(") GROUP BY mlmon_pred, mlmon_label, mlmon_matched, mlmon_bucket")
+	} else {
+		b.add("SELECT mlmon_pred, mlmon_label, mlmon_matched, toInt32(-1) AS mlmon_bucket, count() AS n, " +
+			"0. AS ll, 0. AS brier, toUInt64(toUnixTimestamp(max(mlmon_lts))) AS lts FROM ")
+		labelJoin(&b, &ids, m, w, predExpr, labelExpr)
+		b.add(" GROUP BY mlmon_pred, mlmon_label, mlmon_matched")
+	}
+	if ids.err != nil {
+		return Query{}, ids.err
+	}
+	return b.query("classification"), nil
+}
+
+// Classification runs ClassificationQuery and folds its groups.
+func (c *Client) Classification(ctx context.Context, m *config.Model, w Window, name string) (Classification, error) {
+	q, err := ClassificationQuery(m, w)
+	if err != nil {
+		return Classification{}, err
+	}
+	q.Name = name
+	res := Classification{Confusion: stats.Confusion{}}
+	buckets := map[int32]*stats.ScoreBucket{}
+	err = c.QueryRows(ctx, m.Name, q, func(scan func(dest ...any) error) error {
+		var (
+			pred, label string
+			matched     uint8
+			bucket      int32
+			n           uint64
+			ll, brier   float64
+			lts         uint64
+		)
+		if err := scan(&pred, &label, &matched, &bucket, &n, &ll, &brier, &lts); err != nil {
+			return err
+		}
+		res.Predictions += n
+		if matched == 0 {
+			return nil
+		}
+		res.Labeled += n
+		if t := time.Unix(int64(lts), 0); lts > 0 && t.After(res.LastLabel) {
+			res.LastLabel = t
+		}
+		row := res.Confusion[label]
+		if row == nil {
+			row = map[string]float64{}
+			res.Confusion[label] = row
+		}
+		row[pred] += float64(n)
+		if bucket < 0 {
+			return nil
+		}
+		sb := buckets[bucket]
+		if sb == nil {
+			sb = &stats.ScoreBucket{Score: float64(bucket) / ScoreBuckets}
+			buckets[bucket] = sb
+		}
+		if label == m.PositiveClass {
+			sb.Positives += float64(n)
+		} else {
+			sb.Negatives += float64(n)
+		}
+		res.ScoreRows += float64(n)
+		res.LogLossSum += ll
+		res.BrierSum += brier
+		return nil
+	})
+	if err != nil {
+		return Classification{}, err
+	}
+	for _, sb := range buckets {
+		res.Scores = append(res.Scores, *sb)
+	}
+	return res, nil
+}
+
+// RegressionQuery aggregates the error sums of the window's labeled rows in
+// one join; rows whose prediction or label is not finite are left out of the
+// error sums but still count as predictions and labels.
+func RegressionQuery(m *config.Model, w Window) (Query, error) {
+	if m.GroundTruth == nil {
+		return Query{}, fmt.Errorf("model %q has no ground_truth", m.Name)
+	}
+	var ids identifiers
+	predExpr := "ifNull(toFloat64(" + ids.col(m.Predictions.Prediction) + "), nan)"
+	labelExpr := "ifNull(toFloat64(" + ids.col(m.GroundTruth.Label) + "), nan)"
+	var b sqlBuilder
+	b.add(strings.Join([]string{
+		"SELECT count() AS predictions",
+		"countIf(mlmon_matched = 1) AS labeled",
+		"toUInt64(toUnixTimestamp(maxIf(mlmon_lts, mlmon_matched = 1))) AS lts",
+		"countIf(mlmon_ok) AS n",
+		"sumIf(abs(mlmon_pred - mlmon_label), mlmon_ok) AS sum_abs",
+		"sumIf(pow(mlmon_pred - mlmon_label, 2), mlmon_ok) AS sum_sq",
+		"sumIf(abs((mlmon_pred - mlmon_label) / mlmon_label), mlmon_ok AND mlmon_label != 0) AS sum_pct",
+		"countIf(mlmon_ok AND mlmon_label != 0) AS n_nonzero",
+		"varPopIf(mlmon_label, mlmon_ok) AS var_label",
+	}, ", "))
+	b.add(" FROM (SELECT mlmon_pred, mlmon_label, mlmon_matched, mlmon_lts, " +
+		"mlmon_matched = 1 AND isFinite(mlmon_pred) AND isFinite(mlmon_label) AS mlmon_ok FROM ")
+	labelJoin(&b, &ids, m, w, predExpr, labelExpr)
+	b.add(")")
+	if ids.err != nil {
+		return Query{}, ids.err
+	}
+	return b.query("regression"), nil
+}
+
+// Regression runs RegressionQuery.
+func (c *Client) Regression(ctx context.Context, m *config.Model, w Window, name string) (Regression, error) {
+	q, err := RegressionQuery(m, w)
+	if err != nil {
+		return Regression{}, err
+	}
+	q.Name = name
+	var (
+		res         Regression
+		lts         uint64
+		n, nNonZero uint64
+		varLabel    float64
+	)
+	err = c.QueryRow(ctx, m.Name, q, &res.Predictions, &res.Labeled, &lts, &n,
+		&res.Sums.SumAbsError, &res.Sums.SumSqError, &res.Sums.SumAbsPctErr, &nNonZero, &varLabel)
+	if err != nil {
+		return Regression{}, err
+	}
+	if res.Labeled > 0 && lts > 0 {
+		res.LastLabel = time.Unix(int64(lts), 0)
+	}
+	res.Sums.N = float64(n)
+	res.Sums.NNonZero = float64(nNonZero)
+	res.Sums.LabelVarPop = varLabel
+	return res, nil
+}

@@ -1,0 +1,182 @@
+// Package chtest starts a private ClickHouse server for integration tests: a
+// real server from the machine's packages, on free loopback ports, with its
+// data in a temporary directory. No mocks: the tests that use it exercise the
+// SQL exactly as production does.
+package chtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// Server is a running private ClickHouse instance.
+type Server struct {
+	Dir      string
+	TCPPort  int
+	HTTPPort int
+	cmd      *exec.Cmd
+	done     chan error
+	conn     driver.Conn
+}
+
+// binary finds the server executable: Debian ships clickhouse-server, current
+// releases a single `clickhouse` binary with a `server` subcommand.
+func binary() ([]string, error) {
+	if p, err := exec.LookPath("clickhouse-server"); err == nil {
+		return []string{p}, nil
+	}
+	if p, err := exec.LookPath("clickhouse"); err == nil {
+		return []string{p, "server"}, nil
+	}
+	return nil, errors.New("clickhouse-server not found on PATH (apt-get install clickhouse-server)")
+}
+
+// ConfigFile is the packaged server configuration the instance starts from;
+// every path and port in it is overridden on the command line.
+var ConfigFile = "/etc/clickhouse-server/config.xml"
+
+// Start launches a server under dir (created if missing) and waits until it
+// answers queries.
+func Start(dir string) (*Server, error) {
+	bin, err := binary()
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range []string{"tmp", "user_files", "format_schemas"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Dir: dir, TCPPort: ports[0], HTTPPort: ports[1], done: make(chan error, 1)}
+	args := append(bin[1:], "--config-file="+ConfigFile, "--",
+		"--path="+dir+"/",
+		"--tmp_path="+filepath.Join(dir, "tmp")+"/",
+		"--user_files_path="+filepath.Join(dir, "user_files")+"/",
+		"--format_schema_path="+filepath.Join(dir, "format_schemas")+"/",
+		"--tcp_port="+strconv.Itoa(ports[0]),
+		"--http_port="+strconv.Itoa(ports[1]),
+		"--interserver_http_port="+strconv.Itoa(ports[2]),
+		"--listen_host=127.0.0.1",
+		"--logger.log="+filepath.Join(dir, "server.log"),
+		"--logger.errorlog="+filepath.Join(dir, "server.err.log"),
+		"--logger.level=warning",
+	)
+	out, err := os.Create(filepath.Join(dir, "stdout.log"))
+	if err != nil {
+		return nil, err
+	}
+	s.cmd = exec.Command(bin[0], args...)
+	s.cmd.Stdout, s.cmd.Stderr = out, out
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := s.cmd.Start(); err != nil {
+		out.Close()
+		return nil, fmt.Errorf("start clickhouse: %w", err)
+	}
+	go func() { s.done <- s.cmd.Wait(); out.Close() }()
+	if err := s.waitReady(60 * time.Second); err != nil {
+		s.Stop()
+		log, _ := os.ReadFile(filepath.Join(dir, "server.err.log"))
+		return nil, fmt.Errorf("clickhouse did not become ready: %w\n%s", err, tail(log, 2000))
+	}
+	return s, nil
+}
+
+// Addr is the native-protocol address.
+func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.TCPPort) }
+
+// Conn is a connection for seeding data.
+func (s *Server) Conn() driver.Conn { return s.conn }
+
+// Exec runs statements, failing on the first error.
+func (s *Server) Exec(ctx context.Context, stmts ...string) error {
+	for _, q := range stmts {
+		if err := s.conn.Exec(ctx, q); err != nil {
+			return fmt.Errorf("exec %q: %w", q, err)
+		}
+	}
+	return nil
+}
+
+// Stop terminates the server and waits for it to exit.
+func (s *Server) Stop() {
+	if s.conn != nil {
+		s.conn.Close()
+	}
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+}
+
+func (s *Server) waitReady(timeout time.Duration) error {
+	conn, err := clickhouse.Open(&clickhouse.Options{Addr: []string{s.Addr()}, DialTimeout: time.Second})
+	if err != nil {
+		return err
+	}
+	s.conn = conn
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err = conn.Ping(ctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case werr := <-s.done:
+			return fmt.Errorf("server exited: %v (last ping: %w)", werr, err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+func tail(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[len(b)-n:]
+	}
+	return b
+}

@@ -23,8 +23,15 @@ import (
 // built from it. A reload swaps the whole Target, so a scrape never sees a
 // configuration paired with another configuration's connection.
 type Target struct {
-	Config *config.Config
-	Client *chquery.Client
+	Config     *config.Config
+	Client     *chquery.Client
+	References *References
+}
+
+// NewTarget pairs a configuration with its client and an empty reference
+// cache.
+func NewTarget(cfg *config.Config, client *chquery.Client) *Target {
+	return &Target{Config: cfg, Client: client, References: NewReferences(client, cfg.ClickHouse.QueryTimeout)}
 }
 
 // Scrape collects one scrape of t. ctx bounds every query; now is the scrape
@@ -121,6 +128,7 @@ type concern struct {
 var concerns = []concern{
 	{"operations", collectOperations},
 	{"performance", collectPerformance},
+	{"drift", collectDrift},
 }
 
 // query runs fn and counts its failure under the query's name.

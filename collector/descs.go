@@ -1,6 +1,11 @@
 package collector
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"slices"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 const namespace = "mlmon"
 
@@ -57,3 +62,55 @@ var (
 	mapeDesc           = desc("mape_ratio", "Mean absolute percentage error over labels other than zero, as a ratio (regression).", "model", "window")
 	r2Desc             = desc("r2", "Coefficient of determination (regression).", "model", "window")
 )
+
+// Drift: current window against the reference.
+var (
+	featurePSIDesc         = desc("feature_psi", "Population stability index of the feature, current window against the reference.", "model", "feature")
+	featureJSDesc          = desc("feature_js_divergence", "Jensen-Shannon divergence (log base 2, 0..1) of the feature, current against reference.", "model", "feature")
+	featureKSDesc          = desc("feature_ks_statistic", "Kolmogorov-Smirnov statistic over the reference bin edges (a lower bound of the exact statistic).", "model", "feature")
+	featureWassersteinDesc = desc("feature_wasserstein", "Wasserstein-1 distance between current and reference, in reference standard deviations.", "model", "feature")
+	featureChi2PDesc       = desc("feature_chi2_p_value", "p-value of Pearson's chi-square test of homogeneity of the binned current and reference windows.", "model", "feature")
+	featurePSICriticalDesc = desc("feature_psi_critical_value", "PSI that windows of these sizes exceed 5% of the time without any drift.", "model", "feature")
+	predictionPSIDesc      = desc("prediction_psi", "Population stability index of the model's output, current against reference.", "model")
+	predictionJSDesc       = desc("prediction_js_divergence", "Jensen-Shannon divergence (log base 2) of the model's output, current against reference.", "model")
+	labelPSIDesc           = desc("label_psi", "Population stability index of the labels, performance window against the reference.", "model")
+	labelJSDesc            = desc("label_js_divergence", "Jensen-Shannon divergence (log base 2) of the labels, performance window against the reference.", "model")
+)
+
+// Data quality.
+var (
+	featureSamplesDesc    = desc("feature_samples", "Rows of the window where the feature is present (not NULL or NaN).", "model", "feature", "window")
+	featureMissingDesc    = desc("feature_missing_ratio", "Share of the window's rows where the feature is NULL or NaN.", "model", "feature", "window")
+	featureOutOfRangeDesc = desc("feature_out_of_range_ratio", "Share of the current window's values outside the reference [min, max] (numeric features).", "model", "feature")
+	featureUnseenDesc     = desc("feature_unseen_category_ratio", "Share of the current window's values never seen in the reference (categorical features).", "model", "feature")
+)
+
+// MetricNames lists the name of every metric family the exporter can expose,
+// so rules and dashboards can be checked against it.
+func MetricNames() []string {
+	var names []string
+	for _, d := range allDescs {
+		names = append(names, descName(d))
+	}
+	slices.Sort(names)
+	return names
+}
+
+var allDescs = []*prometheus.Desc{
+	buildInfoDesc, modelInfoDesc, clickhouseUpDesc, scrapeSuccessDesc, scrapeDurationDesc, queryErrorsDesc, thresholdDesc,
+	predictionsDesc, predictionRateDesc, lastPredictionDesc, lastLabelDesc, labeledDesc, labelCoverageDesc, latencyDesc, errorRatioDesc,
+	accuracyDesc, precisionDesc, recallDesc, f1Desc, classPrecisionDesc, classRecallDesc, classF1Desc, confusionDesc,
+	rocAUCDesc, logLossDesc, brierDesc, maeDesc, rmseDesc, mapeDesc, r2Desc,
+	featurePSIDesc, featureJSDesc, featureKSDesc, featureWassersteinDesc, featureChi2PDesc, featurePSICriticalDesc,
+	predictionPSIDesc, predictionJSDesc, labelPSIDesc, labelJSDesc,
+	featureSamplesDesc, featureMissingDesc, featureOutOfRangeDesc, featureUnseenDesc,
+}
+
+// descName extracts the fully-qualified name; client_golang exposes it only
+// through String().
+func descName(d *prometheus.Desc) string {
+	s := d.String()
+	const prefix = `Desc{fqName: "`
+	s = strings.TrimPrefix(s, prefix)
+	return s[:strings.IndexByte(s, '"')]
+}

@@ -52,7 +52,7 @@ func (e *ErrorCounter) collect(ch chan<- prometheus.Metric) {
 func queryNames(m *config.Model) []string {
 	names := []string{queryOperations}
 	if m.Reference != nil {
-		names = append(names, queryReferenceCount)
+		names = append(names, queryReference, queryDrift)
 	}
 	if m.GroundTruth != nil {
 		names = append(names, queryPerformance)

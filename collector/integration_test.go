@@ -275,7 +275,7 @@ func loadTarget(t *testing.T, yml string) *Target {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
-	return &Target{Config: cfg, Client: client}
+	return NewTarget(cfg, client)
 }
 
 // gather runs one scrape at scrapeNow and flattens it to "name{labels}" → value.

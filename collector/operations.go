@@ -8,12 +8,11 @@ import (
 )
 
 const (
-	queryOperations     = "operations"
-	queryReferenceCount = "reference_count"
+	queryOperations = "operations"
 )
 
 // collectOperations reports volume, freshness, latency and errors over the
-// current window, and the reference window's volume.
+// current window.
 func collectOperations(ctx context.Context, m *model) error {
 	now := m.scrape.now
 	cur := currentWindow(m.Model, now)
@@ -37,24 +36,5 @@ func collectOperations(ctx context.Context, m *model) error {
 		}
 	}
 
-	if m.Reference == nil {
-		return err
-	}
-	var table string
-	ref := referenceWindow(m.Model, now)
-	if ref == nil {
-		table = m.Reference.Table
-		ref = &chquery.Window{}
-	}
-	refErr := m.query(queryReferenceCount, func() error {
-		n, err := m.scrape.target.Client.Count(ctx, m.Model, *ref, table)
-		if err == nil {
-			m.out.gauge(predictionsDesc, float64(n), m.Name, windowReference)
-		}
-		return err
-	})
-	if err == nil {
-		err = refErr
-	}
 	return err
 }

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"sort"
 
 	"github.com/mlmon/mlmon/internal/chquery"
 	"github.com/mlmon/mlmon/internal/config"
@@ -21,11 +22,13 @@ func collectPerformance(ctx context.Context, m *model) error {
 		return nil
 	}
 	now := m.scrape.now
+	var current, reference *chquery.Classification
 	err := m.query(queryPerformance, func() error {
-		labels, err := m.performance(ctx, performanceWindow(m.Model, now), windowCurrent, queryPerformance)
+		labels, conf, err := m.performance(ctx, performanceWindow(m.Model, now), windowCurrent, queryPerformance)
 		if err != nil {
 			return err
 		}
+		current = conf
 		m.out.gauge(labeledDesc, float64(labels.Labeled), m.Name)
 		if labels.Predictions > 0 {
 			m.out.gauge(labelCoverageDesc, float64(labels.Labeled)/float64(labels.Predictions), m.Name)
@@ -40,34 +43,83 @@ func collectPerformance(ctx context.Context, m *model) error {
 		return err
 	}
 	refErr := m.query(queryPerformanceReference, func() error {
-		_, err := m.performance(ctx, *ref, windowReference, queryPerformanceReference)
+		_, conf, err := m.performance(ctx, *ref, windowReference, queryPerformanceReference)
+		reference = conf
 		return err
 	})
+	if current != nil && reference != nil {
+		m.emitLabelDrift(reference.Confusion, current.Confusion)
+	}
 	if err == nil {
 		err = refErr
 	}
 	return err
 }
 
+// emitLabelDrift compares the class proportions of the labels: the
+// reference's top classes, one bin each, and the rest in one.
+func (m *model) emitLabelDrift(ref, cur stats.Confusion) {
+	refCounts, curCounts := actualCounts(ref), actualCounts(cur)
+	var refN, curN float64
+	for _, n := range refCounts {
+		refN += n
+	}
+	for _, n := range curCounts {
+		curN += n
+	}
+	if refN < float64(m.Settings.MinSamples) || curN < float64(m.Settings.MinSamples) {
+		return
+	}
+	top := sortedByCount(refCounts, m.Settings.MaxClasses)
+	r, c := make([]float64, len(top)+1), make([]float64, len(top)+1)
+	r[len(top)], c[len(top)] = refN, curN
+	for i, class := range top {
+		r[i], c[i] = refCounts[class], curCounts[class]
+		r[len(top)] -= r[i]
+		c[len(top)] -= c[i]
+	}
+	m.out.gauge(labelPSIDesc, stats.PSI(r, c), m.Name)
+	m.out.gauge(labelJSDesc, stats.JSDivergence(r, c), m.Name)
+}
+
+func actualCounts(c stats.Confusion) map[string]float64 {
+	out := map[string]float64{}
+	for actual, row := range c {
+		for _, n := range row {
+			out[actual] += n
+		}
+	}
+	return out
+}
+
+// sortedByCount returns up to k keys, most frequent first, ties by key.
+func sortedByCount(counts map[string]float64, k int) []string {
+	keys := sortedKeys(counts)
+	sort.SliceStable(keys, func(i, j int) bool { return counts[keys[i]] > counts[keys[j]] })
+	return keys[:min(k, len(keys))]
+}
+
 // performance queries one window and emits its quality metrics.
-func (m *model) performance(ctx context.Context, w chquery.Window, window, name string) (chquery.Labels, error) {
+// The classification aggregate is returned for label drift (nil for
+// regression).
+func (m *model) performance(ctx context.Context, w chquery.Window, window, name string) (chquery.Labels, *chquery.Classification, error) {
 	client := m.scrape.target.Client
 	if m.Task == config.TaskRegression {
 		r, err := client.Regression(ctx, m.Model, w, name)
 		if err != nil {
-			return chquery.Labels{}, err
+			return chquery.Labels{}, nil, err
 		}
 		rep := stats.Regress(r.Sums)
 		m.out.gauge(maeDesc, rep.MAE, m.Name, window)
 		m.out.gauge(rmseDesc, rep.RMSE, m.Name, window)
 		m.out.gauge(mapeDesc, rep.MAPE, m.Name, window)
 		m.out.gauge(r2Desc, rep.R2, m.Name, window)
-		return r.Labels, nil
+		return r.Labels, nil, nil
 	}
 
 	c, err := client.Classification(ctx, m.Model, w, name)
 	if err != nil {
-		return chquery.Labels{}, err
+		return chquery.Labels{}, nil, err
 	}
 	rep := stats.Classify(c.Confusion)
 	m.out.gauge(accuracyDesc, rep.Accuracy, m.Name, window)
@@ -87,7 +139,7 @@ func (m *model) performance(ctx context.Context, w chquery.Window, window, name 
 	if window == windowCurrent {
 		m.emitClasses(c.Confusion, rep)
 	}
-	return c.Labels, nil
+	return c.Labels, &c, nil
 }
 
 // emitClasses reports per-class metrics and the confusion matrix for the

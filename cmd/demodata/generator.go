@@ -71,14 +71,15 @@ var (
 // [from, to). Labels arrive 1 to 60 minutes after their prediction, for 85%
 // of predictions; those not yet due at cutoff are held back for due (a zero
 // cutoff delivers every label at once, as for the reference period).
-func (g *generator) span(from, to time.Time, rate, drift float64, cutoff time.Time) batch {
+func (g *generator) span(from, to time.Time, rate float64, drift schedule, cutoff time.Time) batch {
 	var b batch
 	n := int(to.Sub(from).Seconds() * rate)
 	for i := range n {
 		ts := from.Add(time.Duration(float64(i) / rate * float64(time.Second)))
-		g.churn(&b, ts, drift)
-		g.intent(&b, ts, drift)
-		g.eta(&b, ts, drift)
+		d := drift.at(ts)
+		g.churn(&b, ts, d)
+		g.intent(&b, ts, d)
+		g.eta(&b, ts, d)
 	}
 	if !cutoff.IsZero() {
 		b.labels, g.pending = splitDue(append(g.pending, b.labels...), cutoff, func(l label) time.Time { return l.ts })

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/signal"
@@ -27,7 +28,8 @@ func main() {
 		rate     = kingpin.Flag("rate", "Predictions per second per model.").Default("1").Float64()
 		live     = kingpin.Flag("live", "Keep writing predictions and labels as time passes.").Bool()
 		seed     = kingpin.Flag("seed", "Random seed.").Default("1").Uint64()
-		drift    = kingpin.Flag("drift", "Shift the features and degrade the models from now on (0 = healthy, 1 = severe).").Default("0").Float64()
+		drift    = kingpin.Flag("drift", "How far the recent data drifts from the reference: features shift and the models degrade (0 = healthy, 1 = severe).").Default("0").Float64()
+		period   = kingpin.Flag("drift.period", "With --drift: the drift rises and falls over this period (a cosine wave; 0 = constant).").Default("0s").Duration()
 	)
 	kingpin.Parse()
 	from, err := time.Parse(time.RFC3339, *refFrom)
@@ -47,11 +49,13 @@ func main() {
 	g := newGenerator(rand.New(rand.NewPCG(*seed, *seed^0x9e3779b97f4a7c15)))
 	w := &writer{conn: conn}
 	// The reference period: healthy data, every label delivered.
-	if err := w.write(ctx, g.span(from, from.Add(*refLen), *rate, 0, time.Time{})); err != nil {
+	healthy := schedule{}
+	recent := schedule{amplitude: *drift, period: *period}
+	if err := w.write(ctx, g.span(from, from.Add(*refLen), *rate, healthy, time.Time{})); err != nil {
 		fail(fmt.Errorf("reference period: %w", err))
 	}
 	now := time.Now().Truncate(time.Second)
-	batch := g.span(now.Add(-*history), now, *rate, *drift, now)
+	batch := g.span(now.Add(-*history), now, *rate, recent, now)
 	if err := w.write(ctx, batch); err != nil {
 		fail(fmt.Errorf("history: %w", err))
 	}
@@ -69,7 +73,7 @@ func main() {
 			return
 		case t := <-tick.C:
 			t = t.Truncate(time.Second)
-			b := g.span(last, t, *rate, *drift, t)
+			b := g.span(last, t, *rate, recent, t)
 			b.labels = append(b.labels, g.due(t)...)
 			if err := w.write(ctx, b); err != nil {
 				fmt.Fprintln(os.Stderr, "demodata:", err)
@@ -78,6 +82,20 @@ func main() {
 			last = t
 		}
 	}
+}
+
+// schedule is how much the data drifts at a given time.
+type schedule struct {
+	amplitude float64
+	period    time.Duration
+}
+
+func (s schedule) at(t time.Time) float64 {
+	if s.period <= 0 {
+		return s.amplitude
+	}
+	phase := float64(t.UnixNano()%int64(s.period)) / float64(s.period)
+	return s.amplitude * (1 - math.Cos(2*math.Pi*phase)) / 2
 }
 
 func fail(err error) {

@@ -144,7 +144,7 @@ func (r *reloader) reload() error {
 	if err != nil {
 		return err
 	}
-	old := r.handler.SetTarget(&collector.Target{Config: cfg, Client: client})
+	old := r.handler.SetTarget(collector.NewTarget(cfg, client))
 	if old != nil {
 		// Scrapes in flight still hold the old client; it is closed once
 		// they must have finished.

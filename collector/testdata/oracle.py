@@ -47,9 +47,11 @@ for m in doc["models"]:
     if m.get("error_column"):
         out[key("mlmon_prediction_error_ratio", model=name)] = cur.error.sum() / len(cur)
 
+    actual = {}
     for window, w in (("current", m["performance"]), ("reference", m["reference"])):
         j = joined(preds, labels, w)
         lab = j[j._merge == "both"]
+        actual[window] = lab.label.astype(str).value_counts()
         if window == "current":
             out[key("mlmon_labeled_predictions", model=name)] = len(lab)
             out[key("mlmon_label_coverage_ratio", model=name)] = len(lab) / len(j)
@@ -91,5 +93,20 @@ for m in doc["models"]:
             for k, b in enumerate(classes):
                 if cm[i][k]:
                     out[key("mlmon_confusion_matrix", model=name, actual=a, predicted=b)] = int(cm[i][k])
+
+    if m["task"] != "regression":
+        # Label drift: the reference's classes, most frequent first (ties by
+        # name), then one bin for the rest; PSI with 0.0001 for empty bins,
+        # JS divergence in bits.
+        ref, cur = actual["reference"], actual["current"]
+        top = sorted(ref.index, key=lambda c: (-ref[c], c))[:50]
+        r = np.array([ref[c] for c in top] + [ref.sum() - sum(ref[c] for c in top)], dtype=float)
+        c = np.array([cur.get(t, 0) for t in top] + [cur.sum() - sum(cur.get(t, 0) for t in top)], dtype=float)
+        rp, cp = r / r.sum(), c / c.sum()
+        re, ce = np.where(rp == 0, 1e-4, rp), np.where(cp == 0, 1e-4, cp)
+        out[key("mlmon_label_psi", model=name)] = float(np.sum((ce - re) * np.log(ce / re)))
+        mid = (rp + cp) / 2
+        kl = lambda p: sum(pi * np.log2(pi / mi) for pi, mi in zip(p, mid) if pi > 0)
+        out[key("mlmon_label_js_divergence", model=name)] = 0.5 * kl(rp) + 0.5 * kl(cp)
 
 json.dump({k: float(v) for k, v in out.items()}, sys.stdout, indent=1, sort_keys=True)

@@ -46,7 +46,7 @@ wait_for ClickHouse clickhouse-client --port $ch_tcp -q "SELECT 1"
 clickhouse-client --port $ch_tcp --multiquery <"$root/deploy/clickhouse/schema.sql"
 
 echo "seeding demo data (reference period and 6h of history), then streaming"
-start demodata "$state/bin/demodata" --clickhouse.addr=127.0.0.1:$ch_tcp --history=6h --rate=1 --live
+start demodata "$state/bin/demodata" --clickhouse.addr=127.0.0.1:$ch_tcp --history=6h --rate=1 --live --drift=0.6 --drift.period=4h
 wait_for "demo data" grep -q "wrote reference" "$state/demodata.log"
 
 echo "starting the exporter on 127.0.0.1:$exporter"

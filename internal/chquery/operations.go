@@ -112,43 +112,6 @@ func (c *Client) Operations(ctx context.Context, m *config.Model, current, lookb
 	return ops, nil
 }
 
-// CountQuery counts a model's predictions in a window of its predictions
-// table, or all rows of a separate reference table when table is set.
-func CountQuery(m *config.Model, w Window, table string) (Query, error) {
-	var ids identifiers
-	var b sqlBuilder
-	if table != "" {
-		t := ids.table(table)
-		if ids.err != nil {
-			return Query{}, ids.err
-		}
-		b.add("SELECT count() FROM " + t)
-		return b.query("reference_count"), nil
-	}
-	t := ids.table(m.Predictions.Table)
-	ts := ids.col(m.Predictions.Timestamp)
-	b.add("SELECT count() FROM " + t + " WHERE ")
-	modelFilter(&b, m, &ids)
-	b.window(ts, w)
-	if ids.err != nil {
-		return Query{}, ids.err
-	}
-	return b.query("reference_count"), nil
-}
-
-// Count runs CountQuery.
-func (c *Client) Count(ctx context.Context, m *config.Model, w Window, table string) (uint64, error) {
-	q, err := CountQuery(m, w, table)
-	if err != nil {
-		return 0, err
-	}
-	var n uint64
-	if err := c.QueryRow(ctx, m.Name, q, &n); err != nil {
-		return 0, err
-	}
-	return n, nil
-}
-
 func allFinite(xs []float64) bool {
 	for _, x := range xs {
 		if math.IsNaN(x) || math.IsInf(x, 0) {

@@ -1,0 +1,145 @@
+package chquery
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlmon/mlmon/internal/config"
+)
+
+func TestQuoting(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+		table    bool
+		err      bool
+	}{
+		{in: "ts", want: "`ts`"},
+		{in: "_x9", want: "`_x9`"},
+		{in: "db.preds", want: "`db`.`preds`", table: true},
+		{in: "db.preds", err: true},
+		{in: "a.b.c", table: true, err: true},
+		{in: "x`; DROP TABLE t; --", err: true},
+		{in: "x`; DROP TABLE t; --", table: true, err: true},
+		{in: "9lives", err: true},
+		{in: "", err: true},
+		{in: "naïve", err: true},
+	} {
+		quote := quoteIdent
+		if tc.table {
+			quote = quoteTable
+		}
+		got, err := quote(tc.in)
+		if (err != nil) != tc.err || got != tc.want && !tc.err {
+			t.Errorf("quote(%q, table=%v) = %q, %v; want %q, error %v", tc.in, tc.table, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func testModel() *config.Model {
+	return &config.Model{
+		Name:          `evil' OR 1=1 -- \`,
+		Task:          config.TaskBinary,
+		PositiveClass: `1'); DROP TABLE x; --`,
+		Predictions: config.Predictions{Table: "db.preds", Timestamp: "ts", ID: "request_id", ModelColumn: "model",
+			VersionColumn: "ver", Prediction: "pred", Score: "score", Latency: "lat", Error: "err"},
+		GroundTruth: &config.GroundTruth{Table: "labels", ID: "request_id", Label: "label", Timestamp: "lts"},
+	}
+}
+
+// Every builder must bind values: the hostile model name and positive class
+// appear among the arguments, never in the SQL text, and the placeholders
+// match the arguments one to one.
+func TestBuildersBindValues(t *testing.T) {
+	m := testModel()
+	w := Window{From: time.Unix(1_700_000_000, 0), To: time.Unix(1_700_003_600, 0)}
+	cols := []Binning{
+		{Column: Column{Name: "age", Numeric: true}, Edges: []float64{1.5, 2}, Min: 0, Max: 3},
+		{Column: Column{Name: "plan"}, Categories: []string{"basic'", `pro\`}, Seen: []string{"basic'", `pro\`, "x"}},
+		{Column: Column{Name: "empty"}, Categories: []string{}, Seen: []string{}},
+	}
+	build := map[string]func() (Query, error){
+		"operations":     func() (Query, error) { return OperationsQuery(m, w, w) },
+		"classification": func() (Query, error) { return ClassificationQuery(m, w) },
+		"regression":     func() (Query, error) { return RegressionQuery(m, w) },
+		"profile":        func() (Query, error) { return ProfileQuery(m, Source{Window: w}, []Column{{Name: "age", Numeric: true}, {Name: "plan"}}, 10) },
+		"categories":     func() (Query, error) { return CategoriesQuery(m, Source{Window: w}, "plan", 5) },
+		"window":         func() (Query, error) { return WindowQuery(m, Source{Window: w}, cols) },
+		"window table":   func() (Query, error) { return WindowQuery(m, Source{Table: "train.set"}, cols) },
+	}
+	for name, fn := range build {
+		t.Run(name, func(t *testing.T) {
+			q, err := fn()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(q.SQL, "evil") || strings.Contains(q.SQL, "DROP") || strings.Contains(q.SQL, "basic") {
+				t.Errorf("a value was spliced into the SQL:\n%s", q.SQL)
+			}
+			if n := strings.Count(q.SQL, "?"); n != len(q.Args) {
+				t.Errorf("%d placeholders for %d args:\n%s\n%v", n, len(q.Args), q.SQL, q.Args)
+			}
+			if name != "window table" && !containsArg(q.Args, m.Name) {
+				t.Errorf("model name not bound: %v", q.Args)
+			}
+		})
+	}
+}
+
+func containsArg(args []any, v any) bool {
+	for _, a := range args {
+		if a == v {
+			return true
+		}
+	}
+	return false
+}
+
+func TestBuildersRejectInvalidIdentifiers(t *testing.T) {
+	m := testModel()
+	m.Predictions.Latency = "lat; DROP TABLE x"
+	if _, err := OperationsQuery(m, Window{}, Window{}); err == nil || !strings.Contains(err.Error(), "lat; DROP TABLE x") {
+		t.Errorf("want an error naming the identifier, got %v", err)
+	}
+	m = testModel()
+	m.GroundTruth.Table = "a.b.c"
+	if _, err := ClassificationQuery(m, Window{}); err == nil {
+		t.Error("invalid ground truth table accepted")
+	}
+	if _, err := WindowQuery(testModel(), Source{}, []Binning{{Column: Column{Name: "x y"}}}); err == nil {
+		t.Error("invalid feature column accepted")
+	}
+}
+
+func TestWindowArgsFollowSQLOrder(t *testing.T) {
+	m := testModel()
+	w := Window{From: time.Unix(100, 0), To: time.Unix(200, 0)}
+	q, err := WindowQuery(m, Source{Window: w}, []Binning{{Column: Column{Name: "plan"}, Categories: []string{"a"}, Seen: []string{"a", "b"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []any{[]string{"a"}, []string{"a", "b"}, m.Name, int64(100), int64(200)}
+	if len(q.Args) != len(want) {
+		t.Fatalf("args %v, want %v", q.Args, want)
+	}
+	for i := range want {
+		if s, ok := want[i].([]string); ok {
+			if got, ok := q.Args[i].([]string); !ok || strings.Join(got, ",") != strings.Join(s, ",") {
+				t.Errorf("arg %d = %v, want %v", i, q.Args[i], s)
+			}
+		} else if q.Args[i] != want[i] {
+			t.Errorf("arg %d = %v, want %v", i, q.Args[i], want[i])
+		}
+	}
+}
+
+func TestFloatLit(t *testing.T) {
+	for in, want := range map[float64]string{
+		0.1: "toFloat64(0.1)", -2e-300: "toFloat64(-2e-300)", math.NaN(): "nan", math.Inf(1): "inf", math.Inf(-1): "-inf",
+	} {
+		if got := floatLit(in); got != want {
+			t.Errorf("floatLit(%v) = %s, want %s", in, got, want)
+		}
+	}
+}

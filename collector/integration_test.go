@@ -264,7 +264,7 @@ func oracle(t *testing.T, models []seededModel) map[string]float64 {
 	return want
 }
 
-func loadTarget(t *testing.T, yml string) *Target {
+func loadTarget(t testing.TB, yml string) *Target {
 	t.Helper()
 	cfg, err := config.Parse([]byte(yml))
 	if err != nil {
@@ -279,7 +279,7 @@ func loadTarget(t *testing.T, yml string) *Target {
 }
 
 // gather runs one scrape at scrapeNow and flattens it to "name{labels}" → value.
-func gather(t *testing.T, target *Target, errs *ErrorCounter, timeout time.Duration) map[string]float64 {
+func gather(t testing.TB, target *Target, errs *ErrorCounter, timeout time.Duration) map[string]float64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()

@@ -21,8 +21,11 @@ type Client struct {
 	slots        chan struct{} // bounds queries in flight to max_parallel_queries
 	logger       *slog.Logger
 	idPrefix     string
-	seq          atomic.Uint64
+	seq          atomic.Uint64 // queries started, also the query_id sequence
 }
+
+// Queries is the number of queries this client has started.
+func (c *Client) Queries() uint64 { return c.seq.Load() }
 
 // Open connects lazily: clickhouse-go dials on first use, so an unreachable
 // server at start-up is reported by the first scrape, not by a crash.

@@ -63,10 +63,12 @@ func TestBuildersBindValues(t *testing.T) {
 		"operations":     func() (Query, error) { return OperationsQuery(m, w, w) },
 		"classification": func() (Query, error) { return ClassificationQuery(m, w) },
 		"regression":     func() (Query, error) { return RegressionQuery(m, w) },
-		"profile":        func() (Query, error) { return ProfileQuery(m, Source{Window: w}, []Column{{Name: "age", Numeric: true}, {Name: "plan"}}, 10) },
-		"categories":     func() (Query, error) { return CategoriesQuery(m, Source{Window: w}, "plan", 5) },
-		"window":         func() (Query, error) { return WindowQuery(m, Source{Window: w}, cols) },
-		"window table":   func() (Query, error) { return WindowQuery(m, Source{Table: "train.set"}, cols) },
+		"profile": func() (Query, error) {
+			return ProfileQuery(m, Source{Window: w}, []Column{{Name: "age", Numeric: true}, {Name: "plan"}}, 10)
+		},
+		"categories":   func() (Query, error) { return CategoriesQuery(m, Source{Window: w}, "plan", 5) },
+		"window":       func() (Query, error) { return WindowQuery(m, Source{Window: w}, cols) },
+		"window table": func() (Query, error) { return WindowQuery(m, Source{Table: "train.set"}, cols) },
 	}
 	for name, fn := range build {
 		t.Run(name, func(t *testing.T) {

@@ -10,6 +10,12 @@ ch_tcp=19000 ch_http=18123 exporter=9786 prom=9090
 
 "$root/scripts/install-deps.sh"
 "$here/down.sh" >/dev/null 2>&1 || true
+for port in $ch_tcp $ch_http $exporter $prom; do
+  if (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
+    echo "up.sh: 127.0.0.1:$port is already in use; stop what listens there first" >&2
+    exit 1
+  fi
+done
 mkdir -p "$state"/{clickhouse/tmp,clickhouse/user_files,clickhouse/format_schemas,prometheus,bin}
 
 echo "building mlmon"

@@ -92,7 +92,7 @@ func (s *Scrape) Collect(ch chan<- prometheus.Metric) {
 		}()
 	}
 	wg.Wait()
-	s.errors.collect(ch)
+	s.errors.collect(ch, cfg.Models)
 }
 
 // model is the state one model's concerns share within a scrape.

@@ -39,11 +39,19 @@ func (e *ErrorCounter) inc(model, query string) {
 	e.counts[[2]string{model, query}]++
 }
 
-func (e *ErrorCounter) collect(ch chan<- prometheus.Metric) {
+// collect sends the counters of the configured models: a model removed by
+// a reload stops being reported instead of lingering forever.
+func (e *ErrorCounter) collect(ch chan<- prometheus.Metric, models []config.Model) {
+	configured := make(map[string]bool, len(models))
+	for _, m := range models {
+		configured[m.Name] = true
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for k, v := range e.counts {
-		ch <- prometheus.MustNewConstMetric(queryErrorsDesc, prometheus.CounterValue, v, k[0], k[1])
+		if configured[k[0]] {
+			ch <- prometheus.MustNewConstMetric(queryErrorsDesc, prometheus.CounterValue, v, k[0], k[1])
+		}
 	}
 }
 

@@ -2,14 +2,17 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // Handler serves /metrics. Each request gets its own registry and Scrape, so
@@ -20,6 +23,18 @@ type Handler struct {
 	extra         prometheus.Gatherer
 	target        atomic.Pointer[Target]
 	errors        *ErrorCounter
+
+	mu       sync.Mutex
+	inflight *flight
+}
+
+// flight is a scrape in progress that concurrent requests join: two
+// Prometheus replicas scraping at once cost ClickHouse one scrape.
+type flight struct {
+	target *Target
+	done   chan struct{}
+	mfs    []*dto.MetricFamily
+	err    error
 }
 
 // NewHandler returns a handler with no target yet; it answers 503 until
@@ -59,9 +74,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout(r, t))
 	defer cancel()
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewScrape(ctx, t, h.errors, h.logger, time.Now()))
-	gatherers := prometheus.Gatherers{reg}
+	gatherers := prometheus.Gatherers{prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		return h.gather(ctx, t)
+	})}
 	if h.extra != nil {
 		gatherers = append(gatherers, h.extra)
 	}
@@ -69,4 +84,31 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ErrorLog:      slog.NewLogLogger(h.logger.Handler(), slog.LevelError),
 		ErrorHandling: promhttp.ContinueOnError,
 	}).ServeHTTP(w, r)
+}
+
+// gather runs a scrape of t, or joins the one already running for t.
+func (h *Handler) gather(ctx context.Context, t *Target) ([]*dto.MetricFamily, error) {
+	h.mu.Lock()
+	if f := h.inflight; f != nil && f.target == t {
+		h.mu.Unlock()
+		select {
+		case <-f.done:
+			return f.mfs, f.err
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for a concurrent scrape: %w", ctx.Err())
+		}
+	}
+	f := &flight{target: t, done: make(chan struct{})}
+	h.inflight = f
+	h.mu.Unlock()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(NewScrape(ctx, t, h.errors, h.logger, time.Now()))
+	f.mfs, f.err = reg.Gather()
+
+	h.mu.Lock()
+	h.inflight = nil
+	h.mu.Unlock()
+	close(f.done)
+	return f.mfs, f.err
 }

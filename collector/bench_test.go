@@ -69,7 +69,7 @@ models:
 func BenchmarkScrape(b *testing.B) {
 	seedBenchTable(b)
 	target := loadTarget(b, fmt.Sprintf(benchConfig(), server.Addr()))
-	errs := NewErrorCounter()
+	errs := NewCounters()
 	start := time.Now()
 	got := gather(b, target, errs, time.Minute) // computes and caches the reference
 	b.Logf("cold scrape (reference computed): %s", time.Since(start))

@@ -37,17 +37,17 @@ func NewTarget(cfg *config.Config, client *chquery.Client) *Target {
 // Scrape collects one scrape of t. ctx bounds every query; now is the scrape
 // time, from which every window is derived.
 type Scrape struct {
-	ctx    context.Context
-	target *Target
-	now    time.Time
-	errors *ErrorCounter
-	logger *slog.Logger
+	ctx      context.Context
+	target   *Target
+	now      time.Time
+	counters *Counters
+	logger   *slog.Logger
 }
 
 // NewScrape returns a collector for a single scrape; register it on a fresh
 // registry per request (it is unchecked: its series depend on the data).
-func NewScrape(ctx context.Context, t *Target, errors *ErrorCounter, logger *slog.Logger, now time.Time) *Scrape {
-	return &Scrape{ctx: ctx, target: t, now: now.Truncate(time.Second), errors: errors, logger: logger}
+func NewScrape(ctx context.Context, t *Target, counters *Counters, logger *slog.Logger, now time.Time) *Scrape {
+	return &Scrape{ctx: ctx, target: t, now: now.Truncate(time.Second), counters: counters, logger: logger}
 }
 
 // Describe sends nothing, which makes the collector unchecked: the series a
@@ -65,7 +65,7 @@ func (s *Scrape) Collect(ch chan<- prometheus.Metric) {
 		for _, name := range sortedKeys(m.Thresholds) {
 			ch <- prometheus.MustNewConstMetric(thresholdDesc, prometheus.GaugeValue, m.Thresholds[name], m.Name, name)
 		}
-		s.errors.init(m.Name, queryNames(m)...)
+		s.counters.init(m.Name, queryNames(m)...)
 	}
 
 	up := 1.0
@@ -92,7 +92,7 @@ func (s *Scrape) Collect(ch chan<- prometheus.Metric) {
 		}()
 	}
 	wg.Wait()
-	s.errors.collect(ch, cfg.Models)
+	s.counters.collect(ch, cfg.Models)
 }
 
 // model is the state one model's concerns share within a scrape.
@@ -135,7 +135,7 @@ var concerns = []concern{
 func (m *model) query(name string, fn func() error) error {
 	err := fn()
 	if err != nil {
-		m.scrape.errors.inc(m.Name, name)
+		m.scrape.counters.inc(m.Name, name)
 	}
 	return err
 }

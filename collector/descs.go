@@ -32,6 +32,14 @@ var (
 	thresholdDesc      = desc("alert_threshold", "Alert threshold configured for the model; the generic rules read it.", "model", "threshold")
 )
 
+// What monitoring costs ClickHouse, per model, from the queries' progress.
+var (
+	queriesDesc      = desc("clickhouse_queries_total", "ClickHouse queries run for the model.", "model")
+	readRowsDesc     = desc("clickhouse_read_rows_total", "Rows ClickHouse read for the model's queries.", "model")
+	readBytesDesc    = desc("clickhouse_read_bytes_total", "Bytes ClickHouse read for the model's queries.", "model")
+	querySecondsDesc = desc("clickhouse_query_seconds_total", "Time spent in the model's ClickHouse queries.", "model")
+)
+
 // Volume, freshness, operations.
 var (
 	predictionsDesc    = desc("predictions", "Predictions logged in the window.", "model", "window")
@@ -98,6 +106,7 @@ func MetricNames() []string {
 
 var allDescs = []*prometheus.Desc{
 	buildInfoDesc, modelInfoDesc, clickhouseUpDesc, scrapeSuccessDesc, scrapeDurationDesc, queryErrorsDesc, thresholdDesc,
+	queriesDesc, readRowsDesc, readBytesDesc, querySecondsDesc,
 	predictionsDesc, predictionRateDesc, lastPredictionDesc, lastLabelDesc, labeledDesc, labelCoverageDesc, latencyDesc, errorRatioDesc,
 	accuracyDesc, precisionDesc, recallDesc, f1Desc, classPrecisionDesc, classRecallDesc, classF1Desc, confusionDesc,
 	rocAUCDesc, logLossDesc, brierDesc, maeDesc, rmseDesc, mapeDesc, r2Desc,

@@ -143,7 +143,7 @@ func TestDriftMatchesIndependentComputation(t *testing.T) {
 	}
 
 	target := loadTarget(t, fmt.Sprintf(driftConfig, server.Addr()))
-	got := gather(t, target, NewErrorCounter(), 30*time.Second)
+	got := gather(t, target, NewCounters(), 30*time.Second)
 	if got[`mlmon_scrape_success{model="fraud"}`] != 1 {
 		t.Fatalf("scrape failed: %v", got)
 	}
@@ -187,9 +187,9 @@ func TestDriftMatchesIndependentComputation(t *testing.T) {
 // per configuration for a fixed range.
 func TestReferenceIsCached(t *testing.T) {
 	target := loadTarget(t, fmt.Sprintf(driftConfig, server.Addr()))
-	first := gather(t, target, NewErrorCounter(), 30*time.Second)
+	first := gather(t, target, NewCounters(), 30*time.Second)
 	computed := target.References.entries["fraud"].ref.computed
-	second := gather(t, target, NewErrorCounter(), 30*time.Second)
+	second := gather(t, target, NewCounters(), 30*time.Second)
 	if target.References.entries["fraud"].ref.computed != computed {
 		t.Error("fixed reference recomputed on the second scrape")
 	}

@@ -22,7 +22,7 @@ type Handler struct {
 	timeoutOffset time.Duration
 	extra         prometheus.Gatherer
 	target        atomic.Pointer[Target]
-	errors        *ErrorCounter
+	counters      *Counters
 
 	mu       sync.Mutex
 	inflight *flight
@@ -41,12 +41,15 @@ type flight struct {
 // SetTarget is called. extra (may be nil) is gathered alongside, e.g. the
 // process and Go runtime collectors.
 func NewHandler(logger *slog.Logger, timeoutOffset time.Duration, extra prometheus.Gatherer) *Handler {
-	return &Handler{logger: logger, timeoutOffset: timeoutOffset, extra: extra, errors: NewErrorCounter()}
+	return &Handler{logger: logger, timeoutOffset: timeoutOffset, extra: extra, counters: NewCounters()}
 }
 
 // SetTarget makes t the target of the next scrapes and returns the previous
 // one, which in-flight scrapes may still be using.
-func (h *Handler) SetTarget(t *Target) *Target { return h.target.Swap(t) }
+func (h *Handler) SetTarget(t *Target) *Target {
+	t.Client.Observe(h.counters.Observe)
+	return h.target.Swap(t)
+}
 
 // Target returns the current target, nil before the first SetTarget.
 func (h *Handler) Target() *Target { return h.target.Load() }
@@ -103,7 +106,7 @@ func (h *Handler) gather(ctx context.Context, t *Target) ([]*dto.MetricFamily, e
 	h.mu.Unlock()
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewScrape(ctx, t, h.errors, h.logger, time.Now()))
+	reg.MustRegister(NewScrape(ctx, t, h.counters, h.logger, time.Now()))
 	f.mfs, f.err = reg.Gather()
 
 	h.mu.Lock()

@@ -279,7 +279,7 @@ func loadTarget(t testing.TB, yml string) *Target {
 }
 
 // gather runs one scrape at scrapeNow and flattens it to "name{labels}" → value.
-func gather(t testing.TB, target *Target, errs *ErrorCounter, timeout time.Duration) map[string]float64 {
+func gather(t testing.TB, target *Target, errs *Counters, timeout time.Duration) map[string]float64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -329,7 +329,9 @@ func TestScrapeMatchesIndependentComputation(t *testing.T) {
 	models := seed(t)
 	want := oracle(t, models)
 	target := loadTarget(t, fmt.Sprintf(integrationConfig, server.Addr()))
-	got := gather(t, target, NewErrorCounter(), 30*time.Second)
+	counters := NewCounters()
+	target.Client.Observe(counters.Observe)
+	got := gather(t, target, counters, 30*time.Second)
 
 	families := map[string]bool{}
 	for k, w := range want {
@@ -364,6 +366,15 @@ func TestScrapeMatchesIndependentComputation(t *testing.T) {
 	}
 	if got[`mlmon_alert_threshold{model="churn",threshold="psi_max"}`] != 0.25 {
 		t.Errorf("psi_max threshold not exposed: %v", got)
+	}
+	// The cost counters see at least the rows the model's windows hold.
+	for _, model := range []string{"churn", "intent", "eta"} {
+		rows := got[fmt.Sprintf(`mlmon_clickhouse_read_rows_total{model=%q}`, model)]
+		current := got[fmt.Sprintf(`mlmon_predictions{model=%q,window="current"}`, model)]
+		if rows < current || current == 0 || got[fmt.Sprintf(`mlmon_clickhouse_read_bytes_total{model=%q}`, model)] < rows {
+			t.Errorf("%s: read %v rows (%v bytes) for %v current predictions", model, rows,
+				got[fmt.Sprintf(`mlmon_clickhouse_read_bytes_total{model=%q}`, model)], current)
+		}
 	}
 	if v, ok := got[`mlmon_query_errors_total{model="churn",query="performance"}`]; !ok || v != 0 {
 		t.Errorf("query error counter should start at 0, got %v (present %v)", v, ok)

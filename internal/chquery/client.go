@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,7 +23,21 @@ type Client struct {
 	logger       *slog.Logger
 	idPrefix     string
 	seq          atomic.Uint64 // queries started, also the query_id sequence
+	observe      atomic.Pointer[Observer]
 }
+
+// Cost is what one query cost ClickHouse, as its progress packets report.
+type Cost struct {
+	Rows, Bytes uint64 // read
+	Duration    time.Duration
+}
+
+// Observer is told the cost of every query, so that what monitoring costs
+// each model can be exposed.
+type Observer func(model, query string, cost Cost, err error)
+
+// Observe sets the function told about every query from now on.
+func (c *Client) Observe(fn Observer) { c.observe.Store(&fn) }
 
 // Queries is the number of queries this client has started.
 func (c *Client) Queries() uint64 { return c.seq.Load() }
@@ -81,7 +96,7 @@ func (c *Client) Ping(ctx context.Context) error {
 // is cancelled at that limit but carries no deadline, because clickhouse-go
 // turns a context deadline into max_execution_time = remaining + 5s, which
 // would let the query outlive its scrape.
-func (c *Client) bound(ctx context.Context, name string) (context.Context, context.CancelFunc, time.Duration) {
+func (c *Client) bound(ctx context.Context, name string, opts ...clickhouse.QueryOption) (context.Context, context.CancelFunc, time.Duration) {
 	limit := c.queryTimeout
 	if deadline, ok := ctx.Deadline(); ok {
 		limit = min(limit, time.Until(deadline))
@@ -91,13 +106,13 @@ func (c *Client) bound(ctx context.Context, name string) (context.Context, conte
 	stopParent := context.AfterFunc(ctx, cancel)
 	timer := time.AfterFunc(limit, cancel)
 	seconds := max(1, int(math.Floor(limit.Seconds())))
-	qctx = clickhouse.Context(qctx,
+	qctx = clickhouse.Context(qctx, append([]clickhouse.QueryOption{
 		clickhouse.WithQueryID(fmt.Sprintf("%s-%d-%s", c.idPrefix, c.seq.Add(1), name)),
 		clickhouse.WithSettings(clickhouse.Settings{
 			"max_execution_time": seconds,
 			"join_use_nulls":     0,
 		}),
-	)
+	}, opts...)...)
 	return qctx, func() {
 		timer.Stop()
 		stopParent()
@@ -131,7 +146,14 @@ func (c *Client) QueryRow(ctx context.Context, model string, q Query, dest ...an
 
 // QueryRows runs a query and calls fn for every row it returns.
 func (c *Client) QueryRows(ctx context.Context, model string, q Query, fn func(scan func(dest ...any) error) error) error {
-	qctx, cancel, limit := c.bound(ctx, q.Name)
+	var cost Cost
+	var costMu sync.Mutex // progress arrives on the driver's goroutine
+	qctx, cancel, limit := c.bound(ctx, q.Name, clickhouse.WithProgress(func(p *clickhouse.Progress) {
+		costMu.Lock()
+		cost.Rows += p.Rows
+		cost.Bytes += p.Bytes
+		costMu.Unlock()
+	}))
 	defer cancel()
 	if err := c.acquire(qctx); err != nil {
 		return fmt.Errorf("query %s: waiting for a connection: %w", q.Name, err)
@@ -139,7 +161,13 @@ func (c *Client) QueryRows(ctx context.Context, model string, q Query, fn func(s
 	defer c.release()
 	start := time.Now()
 	err := c.run(qctx, q, fn)
-	c.logger.Debug("query", "model", model, "query", q.Name, "duration", time.Since(start), "limit", limit, "err", err)
+	costMu.Lock()
+	cost.Duration = time.Since(start)
+	costMu.Unlock()
+	if obs := c.observe.Load(); obs != nil {
+		(*obs)(model, q.Name, cost, err)
+	}
+	c.logger.Debug("query", "model", model, "query", q.Name, "duration", cost.Duration, "read_rows", cost.Rows, "limit", limit, "err", err)
 	if err != nil {
 		if qctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("%w (limit %s)", err, limit.Round(time.Millisecond))

@@ -1,0 +1,89 @@
+package collector
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mlmon/mlmon/internal/chquery"
+	"github.com/mlmon/mlmon/internal/config"
+)
+
+// Counters holds what must accumulate across scrapes — query errors and what
+// monitoring costs ClickHouse — the one state a stateless exporter keeps,
+// because a counter must not reset. It outlives reloads.
+type Counters struct {
+	mu     sync.Mutex
+	errors map[[2]string]float64 // model, query
+	cost   map[string]*modelCost
+}
+
+type modelCost struct {
+	queries, rows, bytes, seconds float64
+}
+
+// NewCounters returns empty counters.
+func NewCounters() *Counters {
+	return &Counters{errors: map[[2]string]float64{}, cost: map[string]*modelCost{}}
+}
+
+// init makes every (model, query) error series exist from the first scrape
+// on, so that rate() and increase() see the first failure.
+func (c *Counters) init(model string, queries ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, q := range queries {
+		if _, ok := c.errors[[2]string{model, q}]; !ok {
+			c.errors[[2]string{model, q}] = 0
+		}
+	}
+	if c.cost[model] == nil {
+		c.cost[model] = &modelCost{}
+	}
+}
+
+func (c *Counters) inc(model, query string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.errors[[2]string{model, query}]++
+}
+
+// Observe is a chquery.Observer that accumulates each model's query cost.
+func (c *Counters) Observe(model, _ string, cost chquery.Cost, _ error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	mc := c.cost[model]
+	if mc == nil {
+		mc = &modelCost{}
+		c.cost[model] = mc
+	}
+	mc.queries++
+	mc.rows += float64(cost.Rows)
+	mc.bytes += float64(cost.Bytes)
+	mc.seconds += cost.Duration.Seconds()
+}
+
+// collect sends the counters of the configured models: a model removed by
+// a reload stops being reported instead of lingering forever.
+func (c *Counters) collect(ch chan<- prometheus.Metric, models []config.Model) {
+	configured := make(map[string]bool, len(models))
+	for _, m := range models {
+		configured[m.Name] = true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, v := range c.errors {
+		if configured[k[0]] {
+			ch <- prometheus.MustNewConstMetric(queryErrorsDesc, prometheus.CounterValue, v, k[0], k[1])
+		}
+	}
+	for model, mc := range c.cost {
+		if !configured[model] {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(queriesDesc, prometheus.CounterValue, mc.queries, model)
+		ch <- prometheus.MustNewConstMetric(readRowsDesc, prometheus.CounterValue, mc.rows, model)
+		ch <- prometheus.MustNewConstMetric(readBytesDesc, prometheus.CounterValue, mc.bytes, model)
+		ch <- prometheus.MustNewConstMetric(querySecondsDesc, prometheus.CounterValue, mc.seconds, model)
+	}
+}

@@ -1,0 +1,5 @@
+package rules
+
+// The generated files are committed so that users can load them without Go;
+// TestGeneratedFilesUpToDate fails when they fall behind this package.
+//go:generate go run ./gen -out .

@@ -2,7 +2,7 @@
 # Stops the local stack started by up.sh and removes its state.
 set -uo pipefail
 state=${MLMON_LOCAL_DIR:-/tmp/mlmon-local}
-for name in prometheus exporter demodata clickhouse; do
+for name in prometheus alertmanager exporter demodata clickhouse; do
   pidfile="$state/$name.pid"
   [ -f "$pidfile" ] || continue
   pid=$(cat "$pidfile")

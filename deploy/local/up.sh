@@ -6,17 +6,17 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 here="$root/deploy/local"
 state=${MLMON_LOCAL_DIR:-/tmp/mlmon-local}
-ch_tcp=19000 ch_http=18123 exporter=9786 prom=9090
+ch_tcp=19000 ch_http=18123 exporter=9786 prom=9090 am=9093
 
 "$root/scripts/install-deps.sh"
 "$here/down.sh" >/dev/null 2>&1 || true
-for port in $ch_tcp $ch_http $exporter $prom; do
+for port in $ch_tcp $ch_http $exporter $prom $am; do
   if (echo >/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
     echo "up.sh: 127.0.0.1:$port is already in use; stop what listens there first" >&2
     exit 1
   fi
 done
-mkdir -p "$state"/{clickhouse/tmp,clickhouse/user_files,clickhouse/format_schemas,prometheus,bin}
+mkdir -p "$state"/{clickhouse/tmp,clickhouse/user_files,clickhouse/format_schemas,prometheus,alertmanager/secrets,bin}
 
 echo "building mlmon"
 (cd "$root" && go build -o "$state/bin/" ./cmd/exporter ./cmd/demodata)
@@ -59,6 +59,18 @@ echo "starting the exporter on 127.0.0.1:$exporter"
 start exporter "$state/bin/exporter" --config.file="$here/mlmon.yml" --web.listen-address=127.0.0.1:$exporter
 wait_for exporter curl -sf "http://127.0.0.1:$exporter/-/ready"
 
+echo "starting Alertmanager on 127.0.0.1:$am"
+# The shipped routes, with placeholder secrets: notifications to the pager,
+# chat and ticket endpoints fail here (nothing listens), but every alert is
+# routed, grouped and inhibited as in production and visible in the UI.
+cp "$root"/alertmanager/testdata/secrets/* "$state/alertmanager/secrets/"
+sed "s#/etc/alertmanager/secrets/mlmon/#$state/alertmanager/secrets/#g" "$root/alertmanager/alertmanager.yml" \
+  >"$state/alertmanager/alertmanager.yml"
+mkdir -p "$state/alertmanager/templates" && cp "$root"/alertmanager/templates/* "$state/alertmanager/templates/"
+start alertmanager prometheus-alertmanager --config.file="$state/alertmanager/alertmanager.yml" \
+  --storage.path="$state/alertmanager/data" --web.listen-address=127.0.0.1:$am --cluster.listen-address=
+wait_for Alertmanager curl -sf "http://127.0.0.1:$am/-/ready"
+
 echo "starting Prometheus on 127.0.0.1:$prom"
 start prometheus prometheus --config.file="$here/prometheus.yml" --storage.tsdb.path="$state/prometheus" \
   --web.listen-address=127.0.0.1:$prom --web.enable-lifecycle
@@ -69,6 +81,7 @@ cat <<MSG
 mlmon local stack is up (state and logs in $state):
   ClickHouse   127.0.0.1:$ch_tcp (native), http://127.0.0.1:$ch_http   clickhouse-client --port $ch_tcp
   exporter     http://127.0.0.1:$exporter/metrics
-  Prometheus   http://127.0.0.1:$prom   (try: mlmon_accuracy_ratio)
+  Prometheus   http://127.0.0.1:$prom   (try: mlmon_accuracy_ratio; alerts: http://127.0.0.1:$prom/alerts)
+  Alertmanager http://127.0.0.1:$am
 Stop it with: make down
 MSG

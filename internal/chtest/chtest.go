@@ -22,12 +22,14 @@ import (
 
 // Server is a running private ClickHouse instance.
 type Server struct {
-	Dir      string
-	TCPPort  int
-	HTTPPort int
-	cmd      *exec.Cmd
-	done     chan error
-	conn     driver.Conn
+	Dir       string
+	TCPPort   int
+	HTTPPort  int
+	interPort int
+	bin       []string
+	cmd       *exec.Cmd
+	done      chan error
+	conn      driver.Conn
 }
 
 // binary finds the server executable: Debian ships clickhouse-server, current
@@ -62,38 +64,55 @@ func Start(dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Dir: dir, TCPPort: ports[0], HTTPPort: ports[1], done: make(chan error, 1)}
-	args := append(bin[1:], "--config-file="+ConfigFile, "--",
+	s := &Server{Dir: dir, TCPPort: ports[0], HTTPPort: ports[1], interPort: ports[2], bin: bin}
+	if err := s.start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Restart stops the server and starts it again on the same ports with the
+// same data, as a ClickHouse restart in production does.
+func (s *Server) Restart() error {
+	s.Stop()
+	return s.start()
+}
+
+func (s *Server) start() error {
+	dir, bin := s.Dir, s.bin
+	s.done = make(chan error, 1)
+	args := append(append([]string{}, bin[1:]...), "--config-file="+ConfigFile, "--",
 		"--path="+dir+"/",
 		"--tmp_path="+filepath.Join(dir, "tmp")+"/",
 		"--user_files_path="+filepath.Join(dir, "user_files")+"/",
 		"--format_schema_path="+filepath.Join(dir, "format_schemas")+"/",
-		"--tcp_port="+strconv.Itoa(ports[0]),
-		"--http_port="+strconv.Itoa(ports[1]),
-		"--interserver_http_port="+strconv.Itoa(ports[2]),
+		"--tcp_port="+strconv.Itoa(s.TCPPort),
+		"--http_port="+strconv.Itoa(s.HTTPPort),
+		"--interserver_http_port="+strconv.Itoa(s.interPort),
 		"--listen_host=127.0.0.1",
 		"--logger.log="+filepath.Join(dir, "server.log"),
 		"--logger.errorlog="+filepath.Join(dir, "server.err.log"),
 		"--logger.level=warning",
 	)
-	out, err := os.Create(filepath.Join(dir, "stdout.log"))
+	out, err := os.OpenFile(filepath.Join(dir, "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.cmd = exec.Command(bin[0], args...)
 	s.cmd.Stdout, s.cmd.Stderr = out, out
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := s.cmd.Start(); err != nil {
 		out.Close()
-		return nil, fmt.Errorf("start clickhouse: %w", err)
+		return fmt.Errorf("start clickhouse: %w", err)
 	}
-	go func() { s.done <- s.cmd.Wait(); out.Close() }()
+	done := s.done
+	go func() { done <- s.cmd.Wait(); out.Close() }()
 	if err := s.waitReady(60 * time.Second); err != nil {
 		s.Stop()
 		log, _ := os.ReadFile(filepath.Join(dir, "server.err.log"))
-		return nil, fmt.Errorf("clickhouse did not become ready: %w\n%s", err, tail(log, 2000))
+		return fmt.Errorf("clickhouse did not become ready: %w\n%s", err, tail(log, 2000))
 	}
-	return s, nil
+	return nil
 }
 
 // Addr is the native-protocol address.
@@ -116,10 +135,12 @@ func (s *Server) Exec(ctx context.Context, stmts ...string) error {
 func (s *Server) Stop() {
 	if s.conn != nil {
 		s.conn.Close()
+		s.conn = nil
 	}
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
+	defer func() { s.cmd = nil }()
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-s.done:

@@ -108,9 +108,13 @@ func (c *Client) bound(ctx context.Context, name string, opts ...clickhouse.Quer
 	seconds := max(1, int(math.Floor(limit.Seconds())))
 	qctx = clickhouse.Context(qctx, append([]clickhouse.QueryOption{
 		clickhouse.WithQueryID(fmt.Sprintf("%s-%d-%s", c.idPrefix, c.seq.Add(1), name)),
+		// readonly = 2: the exporter can run nothing but reads, whatever the
+		// user may do, yet may still set the query settings above (readonly
+		// = 1 would forbid those).
 		clickhouse.WithSettings(clickhouse.Settings{
 			"max_execution_time": seconds,
 			"join_use_nulls":     0,
+			"readonly":           2,
 		}),
 	}, opts...)...)
 	return qctx, func() {

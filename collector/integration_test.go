@@ -242,26 +242,58 @@ func boolInt(b bool) int {
 	return 0
 }
 
-// oracle computes the expected metrics from the raw rows with pandas and
-// scikit-learn (testdata/oracle.py).
-func oracle(t *testing.T, models []seededModel) map[string]float64 {
-	in, err := json.Marshal(map[string]any{"models": models})
+// runOracle runs a Python oracle (testdata/*.py) on the raw rows, JSON on
+// its stdin, and returns the "name{labels}" → value it computed.
+func runOracle(t *testing.T, script string, input any) map[string]float64 {
+	t.Helper()
+	in, err := json.Marshal(input)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("/usr/bin/python3", "testdata/oracle.py")
+	cmd := exec.Command("/usr/bin/python3", script)
 	cmd.Stdin = bytes.NewReader(in)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("oracle: %v\n%s", err, stderr.String())
+		t.Fatalf("oracle %s: %v\n%s", script, err, stderr.String())
 	}
 	want := map[string]float64{}
 	if err := json.Unmarshal(out, &want); err != nil {
 		t.Fatal(err)
 	}
 	return want
+}
+
+// compareToOracle asserts every series the oracle computed, and that the
+// scrape has no other series in those families (skipping the prefixes in
+// skip): an extra one would be a value the exporter made up.
+func compareToOracle(t *testing.T, got, want map[string]float64, skip ...string) {
+	t.Helper()
+	family := func(k string) string { return k[:strings.Index(k, "{")] }
+	families := map[string]bool{}
+	for k, w := range want {
+		families[family(k)] = true
+		g, ok := got[k]
+		if !ok {
+			t.Errorf("%s: missing, want %g", k, w)
+			continue
+		}
+		if math.Abs(g-w) > tolerance(k, w) {
+			t.Errorf("%s = %.12g, want %.12g", k, g, w)
+		}
+	}
+next:
+	for k, v := range got {
+		for _, p := range skip {
+			if strings.HasPrefix(k, p) {
+				continue next
+			}
+		}
+		if _, ok := want[k]; !ok && families[family(k)] {
+			t.Errorf("%s = %g: not expected", k, v)
+		}
+	}
 }
 
 func loadTarget(t testing.TB, yml string) *Target {
@@ -327,33 +359,12 @@ func tolerance(key string, want float64) float64 {
 
 func TestScrapeMatchesIndependentComputation(t *testing.T) {
 	models := seed(t)
-	want := oracle(t, models)
+	want := runOracle(t, "testdata/oracle.py", map[string]any{"models": models})
 	target := loadTarget(t, fmt.Sprintf(integrationConfig, server.Addr()))
 	counters := NewCounters()
 	target.Client.Observe(counters.Observe)
 	got := gather(t, target, counters, 30*time.Second)
-
-	families := map[string]bool{}
-	for k, w := range want {
-		families[k[:strings.Index(k, "{")]] = true
-		g, ok := got[k]
-		if !ok {
-			t.Errorf("%s: missing, want %g", k, w)
-			continue
-		}
-		if math.Abs(g-w) > tolerance(k, w) {
-			t.Errorf("%s = %.12g, want %.12g", k, g, w)
-		}
-	}
-	// No series beyond the oracle's in the families it computes: an extra
-	// one would be a value the exporter made up.
-	for k := range got {
-		if families[k[:strings.Index(k, "{")]] {
-			if _, ok := want[k]; !ok {
-				t.Errorf("%s = %g: not expected", k, got[k])
-			}
-		}
-	}
+	compareToOracle(t, got, want)
 	for _, k := range []string{
 		`mlmon_clickhouse_up{}`,
 		`mlmon_scrape_success{model="churn"}`, `mlmon_scrape_success{model="intent"}`, `mlmon_scrape_success{model="eta"}`,

@@ -101,6 +101,22 @@ type model struct {
 	scrape  *Scrape
 	version string // set by the operations concern
 	out     emitter
+
+	samplingOnce sync.Once
+	samplingRes  chquery.Sampling
+	samplingErr  error
+}
+
+// sampling is how this model's heavy queries sample, looked up once per
+// scrape (and cached by the client per table).
+func (m *model) sampling(ctx context.Context) (chquery.Sampling, error) {
+	m.samplingOnce.Do(func() {
+		m.samplingErr = m.query(querySamplingKey, func() (err error) {
+			m.samplingRes, err = m.scrape.target.Client.Sampling(ctx, m.Model)
+			return err
+		})
+	})
+	return m.samplingRes, m.samplingErr
 }
 
 func (s *Scrape) collectModel(m *config.Model, ch chan<- prometheus.Metric) {
@@ -114,6 +130,7 @@ func (s *Scrape) collectModel(m *config.Model, ch chan<- prometheus.Metric) {
 		}
 	}
 	mm.out.gauge(modelInfoDesc, 1, m.Name, string(m.Task), mm.version)
+	mm.out.gauge(sampleRatioDesc, m.Sample, m.Name)
 	mm.out.gauge(scrapeSuccessDesc, boolFloat(ok), m.Name)
 	mm.out.gauge(scrapeDurationDesc, time.Since(start).Seconds(), m.Name)
 }
@@ -124,6 +141,8 @@ type concern struct {
 	name    string
 	collect func(ctx context.Context, m *model) error
 }
+
+const querySamplingKey = "sampling_key"
 
 var concerns = []concern{
 	{"operations", collectOperations},

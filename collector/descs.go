@@ -30,6 +30,7 @@ var (
 	scrapeDurationDesc = desc("scrape_duration_seconds", "Time spent collecting the model's metrics in this scrape.", "model")
 	queryErrorsDesc    = desc("query_errors_total", "ClickHouse queries that failed, by model and query.", "model", "query")
 	thresholdDesc      = desc("alert_threshold", "Alert threshold configured for the model; the generic rules read it.", "model", "threshold")
+	sampleRatioDesc    = desc("sample_ratio", "Share of the model's predictions the drift and performance queries read (1 = all); their counts are of the sample.", "model")
 )
 
 // What monitoring costs ClickHouse, per model, from the queries' progress.
@@ -106,7 +107,7 @@ func MetricNames() []string {
 
 var allDescs = []*prometheus.Desc{
 	buildInfoDesc, modelInfoDesc, clickhouseUpDesc, scrapeSuccessDesc, scrapeDurationDesc, queryErrorsDesc, thresholdDesc,
-	queriesDesc, readRowsDesc, readBytesDesc, querySecondsDesc,
+	queriesDesc, readRowsDesc, readBytesDesc, querySecondsDesc, sampleRatioDesc,
 	predictionsDesc, predictionRateDesc, lastPredictionDesc, lastLabelDesc, labeledDesc, labelCoverageDesc, latencyDesc, errorRatioDesc,
 	accuracyDesc, precisionDesc, recallDesc, f1Desc, classPrecisionDesc, classRecallDesc, classF1Desc, confusionDesc,
 	rocAUCDesc, logLossDesc, brierDesc, maeDesc, rmseDesc, mapeDesc, r2Desc,

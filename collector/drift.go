@@ -29,9 +29,13 @@ func collectDrift(ctx context.Context, m *model) error {
 	}
 	m.out.gauge(predictionsDesc, float64(ref.profile.Rows), m.Name, windowReference)
 
+	sampling, err := m.sampling(ctx)
+	if err != nil {
+		return err
+	}
 	var cur chquery.WindowStats
 	err = m.query(queryDrift, func() (err error) {
-		src := chquery.Source{Window: currentWindow(m.Model, m.scrape.now)}
+		src := chquery.Source{Window: currentWindow(m.Model, m.scrape.now), Sampling: sampling}
 		cur, err = m.scrape.target.Client.Window(ctx, m.Model, src, ref.currentBinnings(), queryDrift)
 		return err
 	})

@@ -104,8 +104,13 @@ func sortedByCount(counts map[string]float64, k int) []string {
 // regression).
 func (m *model) performance(ctx context.Context, w chquery.Window, window, name string) (chquery.Labels, *chquery.Classification, error) {
 	client := m.scrape.target.Client
+	sampling, err := m.sampling(ctx)
+	if err != nil {
+		return chquery.Labels{}, nil, err
+	}
+	src := chquery.Source{Window: w, Sampling: sampling}
 	if m.Task == config.TaskRegression {
-		r, err := client.Regression(ctx, m.Model, w, name)
+		r, err := client.Regression(ctx, m.Model, src, name)
 		if err != nil {
 			return chquery.Labels{}, nil, err
 		}
@@ -117,7 +122,7 @@ func (m *model) performance(ctx context.Context, w chquery.Window, window, name 
 		return r.Labels, nil, nil
 	}
 
-	c, err := client.Classification(ctx, m.Model, w, name)
+	c, err := client.Classification(ctx, m.Model, src, name)
 	if err != nil {
 		return chquery.Labels{}, nil, err
 	}

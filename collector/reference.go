@@ -148,7 +148,11 @@ func (r *References) compute(m *config.Model, now time.Time) (*reference, error)
 	defer cancel()
 	src := chquery.Source{}
 	if w := referenceWindow(m, now); w != nil {
-		src.Window = *w
+		sampling, err := r.client.Sampling(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		src.Window, src.Sampling = *w, sampling
 	} else {
 		src.Table = m.Reference.Table
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,7 @@ type Client struct {
 	idPrefix     string
 	seq          atomic.Uint64 // queries started, also the query_id sequence
 	observe      atomic.Pointer[Observer]
+	samplingKeys sync.Map // table → whether it has a sampling key
 }
 
 // Cost is what one query cost ClickHouse, as its progress packets report.
@@ -193,4 +195,30 @@ func (c *Client) run(ctx context.Context, q Query, fn func(scan func(dest ...any
 		}
 	}
 	return rows.Err()
+}
+
+// Sampling returns how the model's heavy queries sample its predictions: not
+// at all when sample is 1; with the SAMPLE clause when the predictions table
+// has a sampling key; by a hash of the id otherwise. The table's sampling key
+// is looked up once per client.
+func (c *Client) Sampling(ctx context.Context, m *config.Model) (Sampling, error) {
+	if m.Sample <= 0 || m.Sample >= 1 {
+		return Sampling{Ratio: 1}, nil
+	}
+	table := m.Predictions.Table
+	if v, ok := c.samplingKeys.Load(table); ok {
+		return Sampling{Ratio: m.Sample, Clause: v.(bool)}, nil
+	}
+	db, name, qualified := strings.Cut(table, ".")
+	if !qualified {
+		db, name = "", table
+	}
+	var key string
+	q := Query{Name: "sampling_key", SQL: "SELECT sampling_key FROM system.tables WHERE database = if(? = '', currentDatabase(), ?) AND name = ?",
+		Args: []any{db, db, name}}
+	if err := c.QueryRow(ctx, m.Name, q, &key); err != nil {
+		return Sampling{}, fmt.Errorf("look up the sampling key of %s: %w", table, err)
+	}
+	c.samplingKeys.Store(table, key != "")
+	return Sampling{Ratio: m.Sample, Clause: key != ""}, nil
 }

@@ -29,9 +29,26 @@ const MaxSeenCategories = 1000
 // restricted to the model and a time window, or a whole reference table
 // (Table set), such as a training set.
 type Source struct {
-	Window Window
-	Table  string
+	Window   Window
+	Table    string
+	Sampling Sampling // predictions table only
 }
+
+// Sampling is how the heavy queries read a share of a model's predictions.
+// The same request ids are in or out in every window and every query, so a
+// sampled prediction is joined to its own label.
+type Sampling struct {
+	Ratio float64 // in (0, 1]; 0 or 1 reads every row
+	// Clause: the table has a sampling key, so ClickHouse's SAMPLE clause
+	// reads only part of the data; otherwise a hash of the id filters rows
+	// after reading them (cheaper to aggregate, not to scan).
+	Clause bool
+}
+
+// sampleBuckets is the resolution of the hash filter.
+const sampleBuckets = 1_000_000
+
+func (s Sampling) active() bool { return s.Ratio > 0 && s.Ratio < 1 }
 
 // Column is one monitored column: a feature, or the model's output or score
 // treated like one for prediction drift.
@@ -282,9 +299,17 @@ func from(b *sqlBuilder, ids *identifiers, m *config.Model, src Source) {
 		b.add(" FROM " + ids.table(src.Table))
 		return
 	}
-	b.add(" FROM " + ids.table(m.Predictions.Table) + " WHERE ")
+	b.add(" FROM " + ids.table(m.Predictions.Table))
+	if src.Sampling.active() && src.Sampling.Clause {
+		b.add(" SAMPLE " + strconv.FormatFloat(src.Sampling.Ratio, 'g', -1, 64))
+	}
+	b.add(" WHERE ")
 	modelFilter(b, m, ids)
 	b.window(ids.col(m.Predictions.Timestamp), src.Window)
+	if src.Sampling.active() && !src.Sampling.Clause {
+		b.add(fmt.Sprintf(" AND cityHash64(%s) %% %d < %d", ids.col(m.Predictions.ID), sampleBuckets,
+			int64(math.Round(src.Sampling.Ratio*sampleBuckets))))
+	}
 }
 
 // numericExpr reads any numeric column, Nullable or not, as Float64 with

@@ -48,16 +48,13 @@ type Regression struct {
 // window's start, which keeps the right side of the join small. Deduplicating
 // with argMax (the newest label wins, so a correction replaces a mistake)
 // makes ALL LEFT JOIN return one row per prediction on every version.
-func labelJoin(b *sqlBuilder, ids *identifiers, m *config.Model, w Window, predExpr, labelExpr string, extra ...string) {
-	p, g := m.Predictions, m.GroundTruth
-	ts := ids.col(p.Timestamp)
+func labelJoin(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, predExpr, labelExpr string, extra ...string) {
+	p, g, w := m.Predictions, m.GroundTruth, src.Window
 	b.add("(SELECT " + ids.col(p.ID) + " AS mlmon_id, " + predExpr + " AS mlmon_pred")
 	for _, e := range extra {
 		b.add(", " + e)
 	}
-	b.add(" FROM " + ids.table(p.Table) + " WHERE ")
-	modelFilter(b, m, ids)
-	b.window(ts, w)
+	from(b, ids, m, Source{Window: w, Sampling: src.Sampling})
 	b.add(") ALL LEFT JOIN (SELECT "+ids.col(g.ID)+" AS mlmon_id, argMax("+labelExpr+", "+
 		ids.col(g.Timestamp)+") AS mlmon_label, max("+ids.col(g.Timestamp)+") AS mlmon_lts, toUInt8(1) AS mlmon_matched FROM "+
 		ids.table(g.Table)+" WHERE "+ids.col(g.Timestamp)+" >= toDateTime(?) GROUP BY mlmon_id) USING mlmon_id", w.From.Unix())
@@ -66,7 +63,7 @@ func labelJoin(b *sqlBuilder, ids *identifiers, m *config.Model, w Window, predE
 // ClassificationQuery groups the window's predictions by predicted class,
 // actual class and, for binary models with a score, score bucket, so that the
 // confusion matrix, ROC AUC, log loss and Brier score come from one join.
-func ClassificationQuery(m *config.Model, w Window) (Query, error) {
+func ClassificationQuery(m *config.Model, src Source) (Query, error) {
 	if m.GroundTruth == nil {
 		return Query{}, fmt.Errorf("model %q has no ground_truth", m.Name)
 	}
@@ -88,12 +85,12 @@ func ClassificationQuery(m *config.Model, w Window) (Query, error) {
 			fmt.Sprintf("greatest(least(mlmon_s, 1. - %g), %g) AS mlmon_pc, ", stats.LogLossEpsilon, stats.LogLossEpsilon)+
 			"if(mlmon_scored, -(mlmon_y * log(mlmon_pc) + (1 - mlmon_y) * log(1 - mlmon_pc)), 0.) AS mlmon_ll, "+
 			"if(mlmon_scored, pow(mlmon_s - mlmon_y, 2), 0.) AS mlmon_brier FROM ", m.PositiveClass)
-		labelJoin(&b, &ids, m, w, predExpr, labelExpr, "ifNull(toFloat64("+ids.col(m.Predictions.Score)+"), nan) AS mlmon_score")
+		labelJoin(&b, &ids, m, src, predExpr, labelExpr, "ifNull(toFloat64("+ids.col(m.Predictions.Score)+"), nan) AS mlmon_score")
 		b.add(") GROUP BY mlmon_pred, mlmon_label, mlmon_matched, mlmon_bucket")
 	} else {
 		b.add("SELECT mlmon_pred, mlmon_label, mlmon_matched, toInt32(-1) AS mlmon_bucket, count() AS n, " +
 			"0. AS ll, 0. AS brier, toUInt64(toUnixTimestamp(max(mlmon_lts))) AS lts FROM ")
-		labelJoin(&b, &ids, m, w, predExpr, labelExpr)
+		labelJoin(&b, &ids, m, src, predExpr, labelExpr)
 		b.add(" GROUP BY mlmon_pred, mlmon_label, mlmon_matched")
 	}
 	if ids.err != nil {
@@ -103,8 +100,8 @@ func ClassificationQuery(m *config.Model, w Window) (Query, error) {
 }
 
 // Classification runs ClassificationQuery and folds its groups.
-func (c *Client) Classification(ctx context.Context, m *config.Model, w Window, name string) (Classification, error) {
-	q, err := ClassificationQuery(m, w)
+func (c *Client) Classification(ctx context.Context, m *config.Model, src Source, name string) (Classification, error) {
+	q, err := ClassificationQuery(m, src)
 	if err != nil {
 		return Classification{}, err
 	}
@@ -167,7 +164,7 @@ func (c *Client) Classification(ctx context.Context, m *config.Model, w Window, 
 // RegressionQuery aggregates the error sums of the window's labeled rows in
 // one join; rows whose prediction or label is not finite are left out of the
 // error sums but still count as predictions and labels.
-func RegressionQuery(m *config.Model, w Window) (Query, error) {
+func RegressionQuery(m *config.Model, src Source) (Query, error) {
 	if m.GroundTruth == nil {
 		return Query{}, fmt.Errorf("model %q has no ground_truth", m.Name)
 	}
@@ -188,7 +185,7 @@ func RegressionQuery(m *config.Model, w Window) (Query, error) {
 	}, ", "))
 	b.add(" FROM (SELECT mlmon_pred, mlmon_label, mlmon_matched, mlmon_lts, " +
 		"mlmon_matched = 1 AND isFinite(mlmon_pred) AND isFinite(mlmon_label) AS mlmon_ok FROM ")
-	labelJoin(&b, &ids, m, w, predExpr, labelExpr)
+	labelJoin(&b, &ids, m, src, predExpr, labelExpr)
 	b.add(")")
 	if ids.err != nil {
 		return Query{}, ids.err
@@ -197,8 +194,8 @@ func RegressionQuery(m *config.Model, w Window) (Query, error) {
 }
 
 // Regression runs RegressionQuery.
-func (c *Client) Regression(ctx context.Context, m *config.Model, w Window, name string) (Regression, error) {
-	q, err := RegressionQuery(m, w)
+func (c *Client) Regression(ctx context.Context, m *config.Model, src Source, name string) (Regression, error) {
+	q, err := RegressionQuery(m, src)
 	if err != nil {
 		return Regression{}, err
 	}

@@ -61,8 +61,8 @@ func TestBuildersBindValues(t *testing.T) {
 	}
 	build := map[string]func() (Query, error){
 		"operations":     func() (Query, error) { return OperationsQuery(m, w, w) },
-		"classification": func() (Query, error) { return ClassificationQuery(m, w) },
-		"regression":     func() (Query, error) { return RegressionQuery(m, w) },
+		"classification": func() (Query, error) { return ClassificationQuery(m, Source{Window: w}) },
+		"regression":     func() (Query, error) { return RegressionQuery(m, Source{Window: w}) },
 		"profile": func() (Query, error) {
 			return ProfileQuery(m, Source{Window: w}, []Column{{Name: "age", Numeric: true}, {Name: "plan"}}, 10)
 		},
@@ -106,7 +106,7 @@ func TestBuildersRejectInvalidIdentifiers(t *testing.T) {
 	}
 	m = testModel()
 	m.GroundTruth.Table = "a.b.c"
-	if _, err := ClassificationQuery(m, Window{}); err == nil {
+	if _, err := ClassificationQuery(m, Source{}); err == nil {
 		t.Error("invalid ground truth table accepted")
 	}
 	if _, err := WindowQuery(testModel(), Source{}, []Binning{{Column: Column{Name: "x y"}}}); err == nil {
@@ -142,6 +142,41 @@ func TestFloatLit(t *testing.T) {
 	} {
 		if got := floatLit(in); got != want {
 			t.Errorf("floatLit(%v) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestSampling(t *testing.T) {
+	m := testModel()
+	w := Window{From: time.Unix(100, 0), To: time.Unix(200, 0)}
+	cols := []Binning{{Column: Column{Name: "age", Numeric: true}}}
+	for _, tc := range []struct {
+		s         Sampling
+		want, not []string
+	}{
+		{Sampling{}, nil, []string{"SAMPLE", "cityHash64"}},
+		{Sampling{Ratio: 1, Clause: true}, nil, []string{"SAMPLE", "cityHash64"}},
+		{Sampling{Ratio: 0.25, Clause: true}, []string{"FROM `db`.`preds` SAMPLE 0.25 WHERE"}, []string{"cityHash64"}},
+		{Sampling{Ratio: 0.25}, []string{"AND cityHash64(`request_id`) % 1000000 < 250000"}, []string{"SAMPLE"}},
+	} {
+		for name, build := range map[string]func() (Query, error){
+			"window":         func() (Query, error) { return WindowQuery(m, Source{Window: w, Sampling: tc.s}, cols) },
+			"classification": func() (Query, error) { return ClassificationQuery(m, Source{Window: w, Sampling: tc.s}) },
+		} {
+			q, err := build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tc.want {
+				if !strings.Contains(q.SQL, s) {
+					t.Errorf("%s %+v: SQL lacks %q:\n%s", name, tc.s, s, q.SQL)
+				}
+			}
+			for _, s := range tc.not {
+				if strings.Contains(q.SQL, s) {
+					t.Errorf("%s %+v: SQL has %q:\n%s", name, tc.s, s, q.SQL)
+				}
+			}
 		}
 	}
 }

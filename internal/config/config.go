@@ -182,6 +182,9 @@ type Model struct {
 	// Thresholds maps known threshold names (see KnownThresholds) to their
 	// values; never nil.
 	Thresholds map[string]float64
+	// Sample is the share of predictions the heavy queries (drift and
+	// performance) read, in (0, 1]; 1 reads every row.
+	Sample float64
 }
 
 // Predictions names the predictions table and its columns. Optional columns

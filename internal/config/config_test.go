@@ -114,6 +114,7 @@ func TestLoadFull(t *testing.T) {
 					"prediction_staleness_max_seconds": 900,
 					"label_staleness_max_seconds":      86400,
 				},
+				Sample: 0.25,
 			},
 			{
 				Name: "intent",
@@ -127,6 +128,7 @@ func TestLoadFull(t *testing.T) {
 				Features:    []Feature{{Name: "channel", Column: "channel", Type: FeatureCategorical}},
 				Reference:   &Reference{Kind: ReferenceRolling, Offset: 7 * day},
 				Thresholds:  map[string]float64{},
+				Sample:      1,
 			},
 			{
 				Name: "price",
@@ -141,6 +143,7 @@ func TestLoadFull(t *testing.T) {
 				},
 				Reference:  &Reference{Kind: ReferenceTable, Table: "training.price_train", Prediction: "predicted_price", Label: "sold_price"},
 				Thresholds: map[string]float64{},
+				Sample:     1,
 			},
 		},
 	}
@@ -355,6 +358,20 @@ func TestValidation(t *testing.T) {
 			want: []expect{
 				{"tabel:", "models[0].predictions.tabel", `unknown key (did you mean "table"?)`},
 				{"predictions:", "models[0].predictions.table", "required key missing"},
+			},
+		},
+		{
+			name: "sample outside (0, 1]",
+			doc: head + `  - name: m
+    task: regression
+` + preds + `    sample: 1.5
+  - name: n
+    task: regression
+` + preds + `    sample: 0
+`,
+			want: []expect{
+				{"sample: 1.5", "models[0].sample", "must be a ratio in (0, 1], got 1.5"},
+				{"sample: 0", "models[1].sample", "must be a ratio in (0, 1], got 0"},
 			},
 		},
 		{

@@ -37,7 +37,7 @@ var (
 	clickhouseKeys  = []string{"addr", "database", "username", "password_file", "tls", "dial_timeout", "query_timeout", "max_parallel_queries"}
 	tlsKeys         = []string{"enabled", "ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"}
 	settingsKeys    = []string{"window", "delay", "bins", "max_categories", "min_samples", "max_classes"}
-	modelKeys       = append([]string{"name", "task", "positive_class", "predictions", "ground_truth", "performance", "features", "reference", "thresholds"}, settingsKeys...)
+	modelKeys       = append([]string{"name", "task", "positive_class", "predictions", "ground_truth", "performance", "features", "reference", "thresholds", "sample"}, settingsKeys...)
 	predictionsKeys = []string{"table", "timestamp", "id", "model_column", "version_column", "prediction", "score", "latency", "error"}
 	groundTruthKeys = []string{"table", "id", "label", "timestamp"}
 	performanceKeys = []string{"window", "delay"}
@@ -742,6 +742,17 @@ func (w *walker) model(item *yaml.Node, path string, defaults Settings) (Model, 
 
 	if t := w.section(o, "thresholds", nil, false); t != nil {
 		w.thresholds(t, m.Thresholds)
+	}
+
+	m.Sample = 1
+	if f, ok := o.get("sample"); ok {
+		if x, ok := w.asFloat(f, o.join("sample")); ok {
+			if !(x > 0 && x <= 1) {
+				w.add(f.val, o.join("sample"), "must be a ratio in (0, 1], got %v", x)
+			} else {
+				m.Sample = x
+			}
+		}
 	}
 	return m, nameNode
 }

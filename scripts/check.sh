@@ -9,3 +9,6 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
+# staticcheck, pinned, run from the module proxy (it is not a dependency of
+# mlmon itself).
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...

@@ -153,9 +153,9 @@ func TestDriftMatchesIndependentComputation(t *testing.T) {
 func TestReferenceIsCached(t *testing.T) {
 	target := loadTarget(t, fmt.Sprintf(driftConfig, server.Addr()))
 	first := gather(t, target, NewCounters(), 30*time.Second)
-	computed := target.References.entries["fraud"].ref.computed
+	computed := target.References.stats.entries["fraud"].computed
 	second := gather(t, target, NewCounters(), 30*time.Second)
-	if target.References.entries["fraud"].ref.computed != computed {
+	if target.References.stats.entries["fraud"].computed != computed {
 		t.Error("fixed reference recomputed on the second scrape")
 	}
 	k := `mlmon_feature_psi{feature="x_shift",model="fraud"}`

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"sort"
+	"time"
 
 	"github.com/mlmon/mlmon/internal/chquery"
 	"github.com/mlmon/mlmon/internal/config"
@@ -14,21 +15,26 @@ const (
 	queryPerformanceReference = "performance_reference"
 )
 
+// referencePerformanceRefresh is how long a fixed reference range's
+// performance is reused: labels for its predictions may still arrive, but
+// slowly, and re-joining a large range on every scrape would dominate it.
+const referencePerformanceRefresh = time.Hour
+
 // collectPerformance reports label coverage and the task's quality metrics
 // over the performance window, and over the reference window where it has
-// labels, so rules can compare the two.
+// labels, so rules can compare the two. The reference's join is cached.
 func collectPerformance(ctx context.Context, m *model) error {
 	if m.GroundTruth == nil {
 		return nil
 	}
 	now := m.scrape.now
-	var current, reference *chquery.Classification
-	err := m.query(queryPerformance, func() error {
-		labels, conf, err := m.performance(ctx, performanceWindow(m.Model, now), windowCurrent, queryPerformance)
-		if err != nil {
-			return err
-		}
-		current = conf
+	var current perf
+	err := m.query(queryPerformance, func() (err error) {
+		current, err = m.joinLabels(ctx, performanceWindow(m.Model, now), queryPerformance)
+		return err
+	})
+	if err == nil {
+		labels := current.labels()
 		m.out.gauge(labeledDesc, float64(labels.Labeled), m.Name)
 		if labels.Predictions > 0 {
 			m.out.gauge(labelCoverageDesc, float64(labels.Labeled)/float64(labels.Predictions), m.Name)
@@ -36,24 +42,95 @@ func collectPerformance(ctx context.Context, m *model) error {
 		if !labels.LastLabel.IsZero() {
 			m.out.gauge(lastLabelDesc, float64(labels.LastLabel.Unix()), m.Name)
 		}
-		return nil
-	})
+		m.emitPerformance(current, windowCurrent)
+	}
+
 	ref := referencePerformanceWindow(m.Model, now)
 	if ref == nil {
 		return err
 	}
-	refErr := m.query(queryPerformanceReference, func() error {
-		_, conf, err := m.performance(ctx, *ref, windowReference, queryPerformanceReference)
-		reference = conf
+	maxAge := referencePerformanceRefresh
+	if m.Reference.Kind == config.ReferenceRolling {
+		maxAge = referenceRefresh
+	}
+	var reference perf
+	refErr := m.query(queryPerformanceReference, func() (err error) {
+		reference, err = m.scrape.target.References.performance.get(ctx, m.Name, now, maxAge, func(ctx context.Context) (perf, error) {
+			return m.joinLabels(ctx, *ref, queryPerformanceReference)
+		})
 		return err
 	})
-	if current != nil && reference != nil {
-		m.emitLabelDrift(reference.Confusion, current.Confusion)
+	if refErr == nil {
+		m.emitPerformance(reference, windowReference)
+		if err == nil && current.classification != nil {
+			m.emitLabelDrift(reference.classification.Confusion, current.classification.Confusion)
+		}
 	}
 	if err == nil {
 		err = refErr
 	}
 	return err
+}
+
+// perf is one window's join of predictions with labels: one of the two is
+// set, by task.
+type perf struct {
+	classification *chquery.Classification
+	regression     *chquery.Regression
+}
+
+func (p perf) labels() chquery.Labels {
+	if p.regression != nil {
+		return p.regression.Labels
+	}
+	return p.classification.Labels
+}
+
+// joinLabels runs the task's performance query over w.
+func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string) (perf, error) {
+	sampling, err := m.sampling(ctx)
+	if err != nil {
+		return perf{}, err
+	}
+	src := chquery.Source{Window: w, Sampling: sampling}
+	client := m.scrape.target.Client
+	if m.Task == config.TaskRegression {
+		r, err := client.Regression(ctx, m.Model, src, name)
+		return perf{regression: &r}, err
+	}
+	c, err := client.Classification(ctx, m.Model, src, name)
+	return perf{classification: &c}, err
+}
+
+// emitPerformance reports the task's quality metrics for one window.
+func (m *model) emitPerformance(p perf, window string) {
+	if r := p.regression; r != nil {
+		rep := stats.Regress(r.Sums)
+		m.out.gauge(maeDesc, rep.MAE, m.Name, window)
+		m.out.gauge(rmseDesc, rep.RMSE, m.Name, window)
+		m.out.gauge(mapeDesc, rep.MAPE, m.Name, window)
+		m.out.gauge(r2Desc, rep.R2, m.Name, window)
+		return
+	}
+	c := p.classification
+	rep := stats.Classify(c.Confusion)
+	m.out.gauge(accuracyDesc, rep.Accuracy, m.Name, window)
+	for _, a := range []struct {
+		name string
+		avg  stats.Average
+	}{{"macro", rep.Macro}, {"weighted", rep.Weighted}, {"micro", rep.Micro}} {
+		m.out.gauge(precisionDesc, a.avg.Precision, m.Name, window, a.name)
+		m.out.gauge(recallDesc, a.avg.Recall, m.Name, window, a.name)
+		m.out.gauge(f1Desc, a.avg.F1, m.Name, window, a.name)
+	}
+	if m.Task == config.TaskBinary && m.Predictions.Score != "" {
+		m.out.gauge(rocAUCDesc, stats.ROCAUC(c.Scores), m.Name, window)
+		m.out.gauge(logLossDesc, stats.MeanOf(c.LogLossSum, c.ScoreRows), m.Name, window)
+		m.out.gauge(brierDesc, stats.MeanOf(c.BrierSum, c.ScoreRows), m.Name, window)
+	}
+	if window == windowCurrent {
+		m.emitClasses(c.Confusion, rep)
+	}
 }
 
 // emitLabelDrift compares the class proportions of the labels: the
@@ -97,54 +174,6 @@ func sortedByCount(counts map[string]float64, k int) []string {
 	keys := sortedKeys(counts)
 	sort.SliceStable(keys, func(i, j int) bool { return counts[keys[i]] > counts[keys[j]] })
 	return keys[:min(k, len(keys))]
-}
-
-// performance queries one window and emits its quality metrics.
-// The classification aggregate is returned for label drift (nil for
-// regression).
-func (m *model) performance(ctx context.Context, w chquery.Window, window, name string) (chquery.Labels, *chquery.Classification, error) {
-	client := m.scrape.target.Client
-	sampling, err := m.sampling(ctx)
-	if err != nil {
-		return chquery.Labels{}, nil, err
-	}
-	src := chquery.Source{Window: w, Sampling: sampling}
-	if m.Task == config.TaskRegression {
-		r, err := client.Regression(ctx, m.Model, src, name)
-		if err != nil {
-			return chquery.Labels{}, nil, err
-		}
-		rep := stats.Regress(r.Sums)
-		m.out.gauge(maeDesc, rep.MAE, m.Name, window)
-		m.out.gauge(rmseDesc, rep.RMSE, m.Name, window)
-		m.out.gauge(mapeDesc, rep.MAPE, m.Name, window)
-		m.out.gauge(r2Desc, rep.R2, m.Name, window)
-		return r.Labels, nil, nil
-	}
-
-	c, err := client.Classification(ctx, m.Model, src, name)
-	if err != nil {
-		return chquery.Labels{}, nil, err
-	}
-	rep := stats.Classify(c.Confusion)
-	m.out.gauge(accuracyDesc, rep.Accuracy, m.Name, window)
-	for _, a := range []struct {
-		name string
-		avg  stats.Average
-	}{{"macro", rep.Macro}, {"weighted", rep.Weighted}, {"micro", rep.Micro}} {
-		m.out.gauge(precisionDesc, a.avg.Precision, m.Name, window, a.name)
-		m.out.gauge(recallDesc, a.avg.Recall, m.Name, window, a.name)
-		m.out.gauge(f1Desc, a.avg.F1, m.Name, window, a.name)
-	}
-	if m.Task == config.TaskBinary && m.Predictions.Score != "" {
-		m.out.gauge(rocAUCDesc, stats.ROCAUC(c.Scores), m.Name, window)
-		m.out.gauge(logLossDesc, stats.MeanOf(c.LogLossSum, c.ScoreRows), m.Name, window)
-		m.out.gauge(brierDesc, stats.MeanOf(c.BrierSum, c.ScoreRows), m.Name, window)
-	}
-	if window == windowCurrent {
-		m.emitClasses(c.Confusion, rep)
-	}
-	return c.Labels, &c, nil
 }
 
 // emitClasses reports per-class metrics and the confusion matrix for the

@@ -2,9 +2,6 @@ package collector
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"sync"
 	"time"
 
 	"github.com/mlmon/mlmon/internal/chquery"
@@ -68,84 +65,33 @@ func (r *reference) currentBinnings() []chquery.Binning {
 	return out
 }
 
-// References caches each model's reference statistics. It belongs to one
-// Target, so a reload starts afresh.
+// References caches each model's reference statistics and reference
+// performance. It belongs to one Target, so a reload starts afresh.
 type References struct {
-	client  *chquery.Client
-	timeout time.Duration
-	mu      sync.Mutex
-	entries map[string]*referenceEntry
-}
-
-type referenceEntry struct {
-	mu      sync.Mutex
-	ref     *reference
-	running chan struct{} // closed when the computation in flight ends
-	err     error         // of the last computation
+	client      *chquery.Client
+	stats       *cache[*reference]
+	performance *cache[perf] // the reference window's join with the labels
 }
 
 // NewReferences returns an empty cache whose computations run on client,
-// each bounded by timeout (query_timeout, not the scrape's deadline: a large
-// reference may take longer than one scrape, and then serves the next).
+// each bounded by timeout (query_timeout, not the scrape's deadline).
 func NewReferences(client *chquery.Client, timeout time.Duration) *References {
-	return &References{client: client, timeout: timeout, entries: map[string]*referenceEntry{}}
+	return &References{client: client, stats: newCache[*reference](timeout), performance: newCache[perf](timeout)}
 }
 
-var errReferencePending = errors.New("reference statistics are still being computed")
-
-// get returns the model's reference, computing it if needed. Concurrent
-// scrapes share one computation. A stale rolling reference is served while
-// its refresh runs in the background.
+// get returns the model's reference statistics: computed once for a fixed
+// range or a table, every referenceRefresh for a rolling offset.
 func (r *References) get(ctx context.Context, m *config.Model, now time.Time) (*reference, error) {
-	r.mu.Lock()
-	e := r.entries[m.Name]
-	if e == nil {
-		e = &referenceEntry{}
-		r.entries[m.Name] = e
+	maxAge := time.Duration(0)
+	if m.Reference.Kind == config.ReferenceRolling {
+		maxAge = referenceRefresh
 	}
-	r.mu.Unlock()
-
-	e.mu.Lock()
-	fresh := e.ref != nil && (m.Reference.Kind != config.ReferenceRolling || now.Sub(e.ref.computed) < referenceRefresh)
-	if fresh {
-		defer e.mu.Unlock()
-		return e.ref, nil
-	}
-	if e.running == nil {
-		done := make(chan struct{})
-		e.running = done
-		go func() {
-			ref, err := r.compute(m, now)
-			e.mu.Lock()
-			if err == nil {
-				e.ref = ref
-			}
-			e.err, e.running = err, nil
-			e.mu.Unlock()
-			close(done)
-		}()
-	}
-	running, stale := e.running, e.ref
-	e.mu.Unlock()
-	if stale != nil {
-		return stale, nil
-	}
-	select {
-	case <-running:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("%w: %w", errReferencePending, ctx.Err())
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.ref == nil {
-		return nil, e.err
-	}
-	return e.ref, nil
+	return r.stats.get(ctx, m.Name, now, maxAge, func(ctx context.Context) (*reference, error) {
+		return r.compute(ctx, m, now)
+	})
 }
 
-func (r *References) compute(m *config.Model, now time.Time) (*reference, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
-	defer cancel()
+func (r *References) compute(ctx context.Context, m *config.Model, now time.Time) (*reference, error) {
 	src := chquery.Source{}
 	if w := referenceWindow(m, now); w != nil {
 		sampling, err := r.client.Sampling(ctx, m)

@@ -1,6 +1,6 @@
 GO ?= go
 
-.PHONY: all build test check up down demo-scrape
+.PHONY: all build test up down bench
 
 all: build
 
@@ -19,3 +19,8 @@ up:
 
 down:
 	deploy/local/down.sh
+
+# Scrape cost against the floor and a naive peer (minutes; not part of test).
+bench:
+	scripts/install-deps.sh
+	$(GO) run ./cmd/mlmonbench

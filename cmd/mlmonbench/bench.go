@@ -1,0 +1,325 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/mlmon/mlmon/internal/chtest"
+)
+
+const models = 3
+
+type bench struct {
+	srv      *chtest.Server
+	dir      string
+	exporter string
+	scrapes  int
+	naive    bool
+}
+
+type result struct {
+	rows, features   int
+	floor            time.Duration
+	cold, warm       time.Duration
+	queriesPerScrape float64
+	exporterBytes    int64 // received from ClickHouse per warm scrape
+	rssMiB           float64
+	naiveTime        time.Duration
+	naiveBytes       int64
+}
+
+func build(out string) error {
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/exporter")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	return cmd.Run()
+}
+
+// run seeds n current rows with f features per model and measures them.
+func (b *bench) run(n, f int) result {
+	numeric, categorical := f-f/5, f/5
+	now := time.Now().Truncate(time.Second)
+	fmt.Fprintf(os.Stderr, "seeding %d rows × %d features (%d numeric, %d categorical)\n", n, f, numeric, categorical)
+	check(b.seed(n, numeric, categorical, now))
+	r := result{rows: n, features: f}
+	r.floor = b.floor(now)
+	fmt.Fprintf(os.Stderr, "  floor %s\n", r.floor.Round(time.Millisecond))
+	r.cold, r.warm, r.queriesPerScrape, r.exporterBytes, r.rssMiB = b.scrape(numeric, categorical)
+	fmt.Fprintf(os.Stderr, "  scrape cold %s, warm %s, %.0f queries, %.0f MiB RSS\n", r.cold.Round(time.Millisecond), r.warm.Round(time.Millisecond), r.queriesPerScrape, r.rssMiB)
+	if b.naive {
+		r.naiveTime, r.naiveBytes = b.naivePeer(numeric, categorical, now)
+		fmt.Fprintf(os.Stderr, "  naive %s, %d bytes\n", r.naiveTime.Round(time.Millisecond), r.naiveBytes)
+	}
+	return r
+}
+
+func columns(numeric, categorical int) (defs, names []string) {
+	for i := range numeric {
+		defs = append(defs, fmt.Sprintf("n%d Float64", i))
+		names = append(names, fmt.Sprintf("n%d", i))
+	}
+	for i := range categorical {
+		defs = append(defs, fmt.Sprintf("c%d String", i))
+		names = append(names, fmt.Sprintf("c%d", i))
+	}
+	return defs, names
+}
+
+// seed generates the rows inside ClickHouse (INSERT … SELECT from numbers),
+// so that seeding millions of rows is bounded by the server, not a client.
+func (b *bench) seed(n, numeric, categorical int, now time.Time) error {
+	ctx := context.Background()
+	defs, _ := columns(numeric, categorical)
+	values := func(shift string) string {
+		var v []string
+		for i := range numeric {
+			v = append(v, fmt.Sprintf("(cityHash64(number, %d) %% 10000) / 100.0 + %s", i, shift))
+		}
+		for i := range categorical {
+			v = append(v, fmt.Sprintf("concat('v', toString(cityHash64(number, %d) %% 12))", 100+i))
+		}
+		return strings.Join(v, ", ")
+	}
+	insert := func(from time.Time, span time.Duration, rows int, shift string) string {
+		return fmt.Sprintf(`INSERT INTO bench SELECT toDateTime(%d + intDiv(number * %d, %d)), concat(toString(number), '-', toString(%d)),
+			concat('m', toString(number %% %d)), toString(cityHash64(number, 7) %% 2), (cityHash64(number, 8) %% 1000) / 1000,
+			(cityHash64(number, 9) %% 200) + 1, cityHash64(number, 10) %% 100 = 0, %s FROM numbers(%d)`,
+			from.Unix(), int64(span.Seconds()), rows, from.Unix(), models, values(shift), rows)
+	}
+	return b.srv.Exec(ctx,
+		"DROP TABLE IF EXISTS bench", "DROP TABLE IF EXISTS bench_labels",
+		"CREATE TABLE bench (ts DateTime, request_id String, model String, prediction String, score Float64, latency_ms Float64, is_error UInt8, "+
+			strings.Join(defs, ", ")+") ENGINE = MergeTree PARTITION BY toYYYYMMDD(ts) ORDER BY (model, ts)",
+		"CREATE TABLE bench_labels (request_id String, label String, ts DateTime) ENGINE = MergeTree ORDER BY request_id",
+		insert(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 24*time.Hour, max(n/5, 1000), "0"),
+		insert(now.Add(-time.Hour), time.Hour, n, "5"),
+		fmt.Sprintf(`INSERT INTO bench_labels SELECT request_id, toString(cityHash64(request_id) %% 2), ts + 60 FROM bench WHERE ts >= toDateTime(%d)`, now.Add(-time.Hour).Unix()),
+	)
+}
+
+// floor is the least a scrape can cost: one pass over every column it reads
+// in the current window, and the join of predictions with labels.
+func (b *bench) floor(now time.Time) time.Duration {
+	ctx := context.Background()
+	var cols []string
+	rows, err := b.srv.Conn().Query(ctx, "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'bench'")
+	check(err)
+	for rows.Next() {
+		var name, typ string
+		check(rows.Scan(&name, &typ))
+		if typ == "String" || typ == "DateTime" {
+			cols = append(cols, "max("+name+")")
+		} else {
+			cols = append(cols, "sum("+name+")")
+		}
+	}
+	rows.Close()
+	from, to := now.Add(-time.Hour).Unix(), now.Unix()
+	pass := fmt.Sprintf("SELECT count(), %s FROM bench WHERE ts >= toDateTime(%d) AND ts < toDateTime(%d)", strings.Join(cols, ", "), from, to)
+	join := fmt.Sprintf(`SELECT count() FROM (SELECT request_id FROM bench WHERE ts >= toDateTime(%d) AND ts < toDateTime(%d))
+		ALL INNER JOIN (SELECT request_id FROM bench_labels WHERE ts >= toDateTime(%d)) USING request_id`, from, to, from)
+	return median(3, func() { b.exec(pass) }) + median(3, func() { b.exec(join) })
+}
+
+func (b *bench) exec(q string) {
+	rows, err := b.srv.Conn().Query(context.Background(), q)
+	check(err)
+	for rows.Next() {
+	}
+	check(rows.Err())
+	rows.Close()
+}
+
+func median(n int, fn func()) time.Duration {
+	var ds []time.Duration
+	for range n {
+		start := time.Now()
+		fn()
+		ds = append(ds, time.Since(start))
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[len(ds)/2]
+}
+
+// countingProxy forwards connections to ClickHouse and counts the bytes
+// ClickHouse sends back: what a client receives.
+type countingProxy struct {
+	ln       net.Listener
+	received atomic.Int64
+}
+
+func newProxy(target string) *countingProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	p := &countingProxy{ln: ln}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				s, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer s.Close()
+				go io.Copy(s, c)
+				io.Copy(countingWriter{c, &p.received}, s)
+			}()
+		}
+	}()
+	return p
+}
+
+// countingWriter counts as it writes: pooled connections stay open, so the
+// count cannot wait for a copy to end.
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (cw countingWriter) Write(p []byte) (int, error) {
+	n, err := cw.w.Write(p)
+	cw.n.Add(int64(n))
+	return n, err
+}
+
+func (b *bench) scrape(numeric, categorical int) (cold, warm time.Duration, queries float64, bytesPerScrape int64, rssMiB float64) {
+	proxy := newProxy(b.srv.Addr())
+	defer proxy.ln.Close()
+	_, names := columns(numeric, categorical)
+	var features strings.Builder
+	for i, n := range names {
+		typ := "numeric"
+		if i >= numeric {
+			typ = "categorical"
+		}
+		fmt.Fprintf(&features, "      - {name: %s, type: %s}\n", n, typ)
+	}
+	var cfg strings.Builder
+	fmt.Fprintf(&cfg, "clickhouse: {addr: [%q], query_timeout: 300s}\nmodels:\n", proxy.ln.Addr().String())
+	for m := range models {
+		fmt.Fprintf(&cfg, `  - name: m%d
+    task: binary_classification
+    positive_class: "1"
+    predictions: {table: bench, timestamp: ts, id: request_id, model_column: model, prediction: prediction, score: score, latency: latency_ms, error: is_error}
+    ground_truth: {table: bench_labels, id: request_id, label: label, timestamp: ts}
+    features:
+%s    reference: {from: 2026-01-01T00:00:00Z, to: 2026-01-02T00:00:00Z}
+`, m, features.String())
+	}
+	path := filepath.Join(b.dir, "mlmon.yml")
+	check(os.WriteFile(path, []byte(cfg.String()), 0o644))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	addr := ln.Addr().String()
+	ln.Close()
+	logFile, err := os.Create(filepath.Join(b.dir, "exporter.log"))
+	check(err)
+	defer logFile.Close()
+	cmd := exec.Command(b.exporter, "--config.file="+path, "--web.listen-address="+addr, "--log.level=debug")
+	cmd.Stderr = logFile
+	check(cmd.Start())
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	for range 100 {
+		if resp, err := http.Get("http://" + addr + "/-/ready"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	get := func() string {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
+		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "300")
+		resp, err := http.DefaultClient.Do(req)
+		check(err)
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		if !strings.Contains(string(body), `mlmon_scrape_success{model="m0"} 1`) {
+			check(fmt.Errorf("scrape failed:\n%s", grep(string(body), "mlmon_scrape_success")))
+		}
+		return string(body)
+	}
+	start := time.Now()
+	get()
+	cold = time.Since(start)
+	before, received := sumMetric(get(), "mlmon_clickhouse_queries_total"), proxy.received.Load()
+	var ds []time.Duration
+	var last string
+	for range b.scrapes {
+		start := time.Now()
+		last = get()
+		ds = append(ds, time.Since(start))
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	// The scrape that read `before` is counted too: its queries ran before
+	// the counters were collected.
+	queries = (sumMetric(last, "mlmon_clickhouse_queries_total") - before) / float64(b.scrapes)
+	bytesPerScrape = (proxy.received.Load() - received) / int64(b.scrapes)
+	return cold, ds[len(ds)/2], queries, bytesPerScrape, peakRSS(cmd.Process.Pid)
+}
+
+func sumMetric(text, name string) float64 {
+	var sum float64
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			sum += v
+		}
+	}
+	return sum
+}
+
+func grep(text, s string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// peakRSS reads the process's high-water mark of resident memory.
+func peakRSS(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	check(err)
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.ParseFloat(strings.Fields(line)[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func printTable(w io.Writer, rs []result) {
+	fmt.Fprintln(w, "| rows | features | floor | scrape (warm) | scrape (cold) | scrape/floor | queries/scrape | bytes to exporter/scrape | exporter peak RSS | naive peer | naive/scrape | naive bytes | naive/exporter bytes |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range rs {
+		naive, ratio, nb, bratio := "–", "–", "–", "–"
+		if r.naiveTime > 0 {
+			naive = r.naiveTime.Round(time.Millisecond).String()
+			ratio = fmt.Sprintf("%.1f×", r.naiveTime.Seconds()/r.warm.Seconds())
+			nb = fmt.Sprintf("%.1f MB", float64(r.naiveBytes)/1e6)
+			bratio = fmt.Sprintf("%.0f×", float64(r.naiveBytes)/float64(max(r.exporterBytes, 1)))
+		}
+		fmt.Fprintf(w, "| %d | %d | %s | %s | %s | %.2f | %.0f | %.1f kB | %.0f MiB | %s | %s | %s | %s |\n",
+			r.rows, r.features, r.floor.Round(time.Millisecond), r.warm.Round(time.Millisecond), r.cold.Round(time.Millisecond),
+			r.warm.Seconds()/r.floor.Seconds(), r.queriesPerScrape, float64(r.exporterBytes)/1e3, r.rssMiB, naive, ratio, nb, bratio)
+	}
+}

@@ -1,0 +1,80 @@
+// Command mlmonbench measures what a scrape costs against what it must cost:
+// it seeds a private ClickHouse with N rows × F features for three models and
+// reports, per size, the floor (one pass over every column a scrape needs,
+// plus the join with the labels), the exporter's scrape time (cold and with
+// the reference cached), its peak RSS and queries per scrape, and a naive
+// peer that pulls the window's rows and computes the same metrics in Go.
+//
+//	go run ./cmd/mlmonbench                      # default sizes
+//	go run ./cmd/mlmonbench --rows=1000000 --features=25 --naive=false
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/mlmon/mlmon/internal/chtest"
+)
+
+func main() {
+	var (
+		rowsFlag     = kingpin.Flag("rows", "Rows in the current window (all models), comma-separated sizes.").Default("1000000,2000000,5000000").String()
+		featuresFlag = kingpin.Flag("features", "Features per model at the largest row count, comma-separated sizes (4 numeric : 1 categorical).").Default("5,15,25").String()
+		scrapes      = kingpin.Flag("scrapes", "Warm scrapes per size (the median is reported).").Default("5").Int()
+		naive        = kingpin.Flag("naive", "Also run the naive peer.").Default("true").Bool()
+		keep         = kingpin.Flag("keep", "Keep the ClickHouse data directory.").Bool()
+	)
+	kingpin.Parse()
+	rows, err := ints(*rowsFlag)
+	check(err)
+	features, err := ints(*featuresFlag)
+	check(err)
+
+	dir, err := os.MkdirTemp("", "mlmonbench-")
+	check(err)
+	if !*keep {
+		defer os.RemoveAll(dir)
+	}
+	srv, err := chtest.Start(filepath.Join(dir, "clickhouse"))
+	check(err)
+	defer srv.Stop()
+	exporter := filepath.Join(dir, "exporter")
+	check(build(exporter))
+
+	b := &bench{srv: srv, dir: dir, exporter: exporter, scrapes: *scrapes, naive: *naive}
+	var results []result
+	maxF := features[len(features)-1]
+	for _, n := range rows {
+		results = append(results, b.run(n, maxF))
+	}
+	maxN := rows[len(rows)-1]
+	for _, f := range features[:len(features)-1] {
+		results = append(results, b.run(maxN, f))
+	}
+	fmt.Println()
+	printTable(os.Stdout, results)
+}
+
+func ints(s string) ([]int, error) {
+	var out []int
+	for _, p := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(p))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q: want positive integers", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mlmonbench:", err)
+		os.Exit(1)
+	}
+}

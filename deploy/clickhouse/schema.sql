@@ -1,7 +1,16 @@
 -- Demo schema for mlmon (runs on ClickHouse 18.16 and current releases).
+-- The local stack (deploy/local), the compose stack (deploy/compose) and the
+-- demo data writer (cmd/demodata) use these tables and columns.
+--
 -- Predictions are ordered by (model, ts) so a scrape's per-model time-range
 -- filters read only the granules they need; daily partitions let old data be
 -- dropped by partition. Ground truth is ordered by request_id for the join.
+--
+-- For production use schema-production.sql: the same tables and columns in a
+-- database of their own, with a TTL and codecs (ClickHouse 19.6 and later,
+-- so not here: this file must run on 18.16) and LowCardinality strings.
+-- deploy/clickhouse/clickhouse_test.go applies this file to a private 18.16 server and
+-- keeps the two files' tables and columns in step.
 
 CREATE TABLE IF NOT EXISTS predictions
 (

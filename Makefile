@@ -10,8 +10,11 @@ build:
 # The one command that runs every test (CI runs exactly this).
 test:
 	scripts/install-deps.sh
+	scripts/install-chdb.sh >/dev/null
 	scripts/check.sh
 	$(GO) test -count=1 ./...
+	# The same SQL on a current ClickHouse engine (chDB, through cgo).
+	$(GO) test -tags chdb -count=1 ./internal/compat/ ./deploy/clickhouse/
 
 # The local stack: ClickHouse with demo data, the exporter, Prometheus.
 up:

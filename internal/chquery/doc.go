@@ -14,5 +14,12 @@
 //   - NULLs from the join: join_use_nulls is forced to 0 and a constant
 //     `matched` column tells joined rows from the rest;
 //   - arrayAUC, Map, DateTime64 literals and window functions (absent in 18.16):
-//     ROC AUC comes from a score histogram.
+//     ROC AUC comes from a score histogram;
+//   - joined subqueries without an alias (rejected by current releases);
+//   - round() for score buckets (ties away from zero on 18.16, to even now):
+//     floor(x + 0.5) instead;
+//   - subnormal float literals (a syntax error on 18.16): written as an exact
+//     product;
+//   - empty array literals (Array(Nothing), rejected by has/indexOf on 18.16);
+//   - argMax ties decided by storage order: the tuple (ts, value) breaks them.
 package chquery

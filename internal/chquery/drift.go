@@ -329,6 +329,14 @@ func floatLit(f float64) string {
 		return "inf"
 	case math.IsInf(f, -1):
 		return "-inf"
+	case f != 0 && math.Abs(f) < 0x1p-1022:
+		// 18.16's parser rejects subnormal literals: write the value as an
+		// exact product, m·2⁻¹⁰⁷⁴.
+		m := int64(math.Float64bits(math.Abs(f)))
+		if f < 0 {
+			m = -m
+		}
+		return fmt.Sprintf("toFloat64(%d * 2.2227587494850775e-162 * 2.2227587494850775e-162)", m)
 	}
 	return "toFloat64(" + strconv.FormatFloat(f, 'g', -1, 64) + ")"
 }

@@ -59,7 +59,7 @@ func OperationsQuery(m *config.Model, current, lookback Window) (Query, error) {
 	}
 	if p.VersionColumn != "" {
 		inner = append(inner, "ifNull(toString("+ids.col(p.VersionColumn)+"), '') AS mlmon_version")
-		outer = append(outer, "argMaxIf(mlmon_version, mlmon_ts, mlmon_cur) AS version")
+		outer = append(outer, "argMaxIf(mlmon_version, (mlmon_ts, mlmon_version), mlmon_cur) AS version")
 	} else {
 		outer = append(outer, "'' AS version")
 	}

@@ -50,14 +50,24 @@ type Regression struct {
 // makes ALL LEFT JOIN return one row per prediction on every version.
 func labelJoin(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, predExpr, labelExpr string, extra ...string) {
 	p, g, w := m.Predictions, m.GroundTruth, src.Window
+	// A NULL label (or a NaN one, for regression) is no label: the
+	// prediction stays unlabeled rather than gaining a class "" or a NaN.
+	labelPresent := "isNotNull(" + ids.col(g.Label) + ")"
+	if m.Task == config.TaskRegression {
+		labelPresent = "isFinite(ifNull(toFloat64(" + ids.col(g.Label) + "), nan))"
+	}
 	b.add("(SELECT " + ids.col(p.ID) + " AS mlmon_id, " + predExpr + " AS mlmon_pred")
 	for _, e := range extra {
 		b.add(", " + e)
 	}
 	from(b, ids, m, Source{Window: w, Sampling: src.Sampling})
-	b.add(") ALL LEFT JOIN (SELECT "+ids.col(g.ID)+" AS mlmon_id, argMax("+labelExpr+", "+
-		ids.col(g.Timestamp)+") AS mlmon_label, max("+ids.col(g.Timestamp)+") AS mlmon_lts, toUInt8(1) AS mlmon_matched FROM "+
-		ids.table(g.Table)+" WHERE "+ids.col(g.Timestamp)+" >= toDateTime(?) GROUP BY mlmon_id) USING mlmon_id", w.From.Unix())
+	// Current releases require an alias on joined subqueries. argMax breaks
+	// ties on the timestamp by the label itself, so that which of two labels
+	// logged in the same second wins does not depend on storage order.
+	lts := ids.col(g.Timestamp)
+	b.add(") AS mlmon_p ALL LEFT JOIN (SELECT "+ids.col(g.ID)+" AS mlmon_id, argMax("+labelExpr+", ("+
+		lts+", "+labelExpr+")) AS mlmon_label, max("+lts+") AS mlmon_lts, toUInt8(1) AS mlmon_matched FROM "+
+		ids.table(g.Table)+" WHERE "+lts+" >= toDateTime(?) AND "+labelPresent+" GROUP BY mlmon_id) AS mlmon_g USING mlmon_id", w.From.Unix())
 }
 
 // ClassificationQuery groups the window's predictions by predicted class,
@@ -81,7 +91,7 @@ func ClassificationQuery(m *config.Model, src Source) (Query, error) {
 			"mlmon_matched = 1 AND isFinite(mlmon_score) AS mlmon_scored, "+
 			"greatest(least(mlmon_score, 1.), 0.) AS mlmon_s, "+
 			"toUInt8(mlmon_label = ?) AS mlmon_y, "+
-			fmt.Sprintf("if(mlmon_scored, toInt32(round(mlmon_s * %d)), -1) AS mlmon_bucket, ", ScoreBuckets)+
+			fmt.Sprintf("if(mlmon_scored, toInt32(floor(mlmon_s * %d + 0.5)), -1) AS mlmon_bucket, ", ScoreBuckets)+
 			fmt.Sprintf("greatest(least(mlmon_s, 1. - %g), %g) AS mlmon_pc, ", stats.LogLossEpsilon, stats.LogLossEpsilon)+
 			"if(mlmon_scored, -(mlmon_y * log(mlmon_pc) + (1 - mlmon_y) * log(1 - mlmon_pc)), 0.) AS mlmon_ll, "+
 			"if(mlmon_scored, pow(mlmon_s - mlmon_y, 2), 0.) AS mlmon_brier FROM ", m.PositiveClass)

@@ -138,7 +138,8 @@ func TestWindowArgsFollowSQLOrder(t *testing.T) {
 
 func TestFloatLit(t *testing.T) {
 	for in, want := range map[float64]string{
-		0.1: "toFloat64(0.1)", -2e-300: "toFloat64(-2e-300)", math.NaN(): "nan", math.Inf(1): "inf", math.Inf(-1): "-inf",
+		5e-324: "toFloat64(1 * 2.2227587494850775e-162 * 2.2227587494850775e-162)",
+		0.1:    "toFloat64(0.1)", -2e-300: "toFloat64(-2e-300)", math.NaN(): "nan", math.Inf(1): "inf", math.Inf(-1): "-inf",
 	} {
 		if got := floatLit(in); got != want {
 			t.Errorf("floatLit(%v) = %s, want %s", in, got, want)

@@ -1,0 +1,55 @@
+// Command gen writes mlmon's dashboards: the JSON of every board and the
+// Kubernetes ConfigMap carrying them (go generate ./dashboards/...).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/mlmon/mlmon/dashboards"
+)
+
+func main() {
+	out := flag.String("out", ".", "the dashboards directory to write into")
+	flag.Parse()
+	if err := generate(*out); err != nil {
+		fmt.Fprintln(os.Stderr, "dashboards/gen:", err)
+		os.Exit(1)
+	}
+}
+
+func generate(dir string) error {
+	files, err := dashboards.Files()
+	if err != nil {
+		return err
+	}
+	// A board renamed or removed must not leave its old JSON behind for
+	// file provisioning to keep loading.
+	old, err := filepath.Glob(filepath.Join(dir, dashboards.JSONDir, "*.json"))
+	if err != nil {
+		return err
+	}
+	for _, f := range old {
+		rel, err := filepath.Rel(dir, f)
+		if err != nil {
+			return err
+		}
+		if _, ok := files[filepath.ToSlash(rel)]; !ok {
+			if err := os.Remove(f); err != nil {
+				return err
+			}
+		}
+	}
+	for name, b := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

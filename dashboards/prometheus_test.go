@@ -1,0 +1,247 @@
+package dashboards
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/grafana-tools/sdk"
+
+	"github.com/mlmon/mlmon/internal/stacktest"
+)
+
+// demoModels are the models of deploy/local/mlmon.yml, which the stack runs.
+var demoModels = []string{"churn", "eta", "intent"}
+
+// Every query of every panel returns data from a real Prometheus that
+// scraped a real exporter over the demo data and evaluated the rules: a
+// panel that would say "No data" on the demo is a broken panel. Variables
+// are resolved as Grafana resolves them, by running their label_values
+// queries; a panel on a board with a model variable must show data for
+// each demo model it declares (every model unless it is task-specific).
+func TestPanelsReturnData(t *testing.T) {
+	start := time.Now()
+	stack := stacktest.Start(t, stacktest.Options{})
+	// Rates need two samples in their window, and the recording rules a
+	// few evaluations: wait for five scrapes.
+	if _, err := stack.WaitQuery(`count_over_time(up{job="mlmon"}[1m]) >= 5`, 30*time.Second, nonEmpty); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stack up and scraped in %s", time.Since(start).Round(100*time.Millisecond))
+
+	generated, err := Dashboards()
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo := map[string]map[uint][]string{}
+	for _, d := range generated {
+		demo[d.Board.UID] = d.Demo
+	}
+	// The first empty result waits for late data; after a failure the
+	// others need not each wait as long.
+	var queries, failures int
+	for _, s := range loadShipped(t) {
+		t.Run(s.board.UID, func(t *testing.T) {
+			scopes := resolveVariables(t, stack, s.board)
+			for _, p := range dataPanels(s.board) {
+				for _, sc := range scopes {
+					if m, ok := sc["model"]; ok && !slices.Contains(demoFor(demo[s.board.UID], p.ID), m) {
+						continue
+					}
+					for _, e := range exprs(p) {
+						q, err := expand(e, sc)
+						if err != nil {
+							t.Errorf("%s: %v", p.Title, err)
+							continue
+						}
+						queries++
+						wait := 10 * time.Second
+						if failures > 0 {
+							wait = time.Second
+						}
+						v, err := stack.WaitQuery(q, wait, nonEmpty)
+						if err != nil || len(v) == 0 {
+							failures++
+							t.Errorf("panel %q, model %q: no data from\n  %s\n  (%v)", p.Title, sc["model"], q, err)
+						}
+					}
+				}
+			}
+		})
+	}
+
+	// The drift panels react to drift: severe drift injected into the
+	// current window of every model marks churn's features drifting in the
+	// Feature drift ranking and counts them on the Overview.
+	if err := stack.RunDemodata("--reference.length=0s", "--history=30m", "--rate=3", "--drift=1", "--seed=2"); err != nil {
+		t.Fatal(err)
+	}
+	boards := map[string]sdk.Board{}
+	for _, s := range loadShipped(t) {
+		boards[s.board.UID] = s.board
+	}
+	checks := []struct {
+		uid, panel string
+		target     int
+		want       func(stacktest.Vector) bool
+	}{
+		{UIDFeatures, "Features ranked by PSI", 2, func(v stacktest.Vector) bool { return count(v, 1) >= 3 }},
+		{UIDOverview, "Drifted features", 0, func(v stacktest.Vector) bool { return maxOf(v, "churn") >= 3 }},
+		{UIDModel, "Prediction PSI", 0, func(v stacktest.Vector) bool { return len(v) == 1 && v[0].Value > ruleDefault("prediction_psi_max") }},
+	}
+	sc := scope{"model": "churn", "feature": ".+"}
+	for _, c := range checks {
+		p := panelByTitle(t, boards[c.uid], c.panel)
+		q, err := expand(exprs(p)[c.target], sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err := stack.WaitQuery(q, 30*time.Second, c.want); err != nil {
+			t.Errorf("%s / %s after injected drift: %v (got %v)", c.uid, c.panel, err, v)
+		}
+	}
+	t.Logf("%d panel queries run, drift seen; %s in all", queries, time.Since(start).Round(100*time.Millisecond))
+}
+
+func panelByTitle(t *testing.T, b sdk.Board, title string) *sdk.Panel {
+	t.Helper()
+	for _, p := range dataPanels(b) {
+		if p.Title == title {
+			return p
+		}
+	}
+	t.Fatalf("%s: no panel %q", b.UID, title)
+	return nil
+}
+
+// count is how many samples have value x.
+func count(v stacktest.Vector, x float64) int {
+	n := 0
+	for _, s := range v {
+		if s.Value == x {
+			n++
+		}
+	}
+	return n
+}
+
+// maxOf is the largest value among a model's samples (-1 when none).
+func maxOf(v stacktest.Vector, model string) float64 {
+	m := -1.0
+	for _, s := range v {
+		if s.Metric["model"] == model && s.Value > m {
+			m = s.Value
+		}
+	}
+	return m
+}
+
+func nonEmpty(v stacktest.Vector) bool { return len(v) > 0 }
+
+func demoFor(demo map[uint][]string, id uint) []string {
+	if ms, ok := demo[id]; ok {
+		return ms
+	}
+	return demoModels
+}
+
+// scope is one assignment of the board's variables.
+type scope map[string]string
+
+// resolveVariables runs the board's variable queries in order, as Grafana
+// does, and returns one scope per value of each single-value variable
+// (every model) with multi-value variables set to All.
+func resolveVariables(t *testing.T, stack *stacktest.Stack, b sdk.Board) []scope {
+	t.Helper()
+	scopes := []scope{{}}
+	for _, v := range b.Templating.List {
+		switch v.Type {
+		case "datasource":
+			continue
+		case "custom":
+			cur, _ := v.Current.Value.(string)
+			if cur == "" && len(v.Options) > 0 {
+				cur = v.Options[0].Value
+			}
+			for _, sc := range scopes {
+				sc[v.Name] = cur
+			}
+		case "query":
+			var next []scope
+			for _, sc := range scopes {
+				values := labelValuesOf(t, stack, v, sc)
+				if len(values) == 0 {
+					t.Fatalf("variable %s has no values in scope %v", v.Name, sc)
+				}
+				if v.Multi {
+					sc[v.Name] = "(" + strings.Join(values, "|") + ")"
+					next = append(next, sc)
+					continue
+				}
+				if v.Name == "model" && !slices.Equal(values, demoModels) {
+					t.Fatalf("variable model = %v, want the demo models %v", values, demoModels)
+				}
+				for _, val := range values {
+					c := scope{}
+					for k, x := range sc {
+						c[k] = x
+					}
+					c[v.Name] = val
+					next = append(next, c)
+				}
+			}
+			scopes = next
+		default:
+			t.Fatalf("variable %s: type %s not handled by the test", v.Name, v.Type)
+		}
+	}
+	return scopes
+}
+
+// labelValuesOf evaluates label_values(selector, label) as an instant
+// query: the label's values among the selector's series.
+func labelValuesOf(t *testing.T, stack *stacktest.Stack, v sdk.TemplateVar, sc scope) []string {
+	t.Helper()
+	sel, label, ok := parseLabelValues(v.Query.(string))
+	if !ok {
+		t.Fatalf("variable %s: cannot read %v", v.Name, v.Query)
+	}
+	sel, err := expand(sel, sc)
+	if err != nil {
+		t.Fatalf("variable %s: %v", v.Name, err)
+	}
+	res, err := stack.WaitQuery(fmt.Sprintf("group by (%s) (%s)", label, sel), 10*time.Second, nonEmpty)
+	if err != nil {
+		t.Fatalf("variable %s: %v", v.Name, err)
+	}
+	var values []string
+	for _, s := range res {
+		values = append(values, s.Metric[label])
+	}
+	sort.Strings(values)
+	return values
+}
+
+// expand substitutes variables as Grafana does before sending a query.
+func expand(expr string, sc scope) (string, error) {
+	var missing []string
+	out := varRef.ReplaceAllStringFunc(expr, func(ref string) string {
+		m := varRef.FindStringSubmatch(ref)
+		name := m[1] + m[2]
+		if v, ok := builtins[name]; ok {
+			return v
+		}
+		if v, ok := sc[name]; ok {
+			return v
+		}
+		missing = append(missing, name)
+		return ref
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("%s: no value for %v", expr, missing)
+	}
+	return out, nil
+}

@@ -67,10 +67,16 @@ func (c *cache[T]) get(ctx context.Context, key string, now time.Time, maxAge ti
 			close(done)
 		}()
 	}
-	running, stale := e.running, e.val
+	running, stale, lastErr := e.running, e.val, e.err
 	e.mu.Unlock()
 	if have {
 		return stale, nil
+	}
+	if lastErr != nil {
+		// The last attempt failed and a retry is running: report the
+		// failure now rather than "pending" forever.
+		var zero T
+		return zero, lastErr
 	}
 	select {
 	case <-running:

@@ -6,6 +6,7 @@ package collector
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"math"
 	"sync"
@@ -124,7 +125,14 @@ func (s *Scrape) collectModel(m *config.Model, ch chan<- prometheus.Metric) {
 	mm := &model{Model: m, scrape: s, out: emitter{ch: ch}}
 	ok := true
 	for _, c := range concerns {
-		if err := c.collect(s.ctx, mm); err != nil {
+		err := c.collect(s.ctx, mm)
+		if errors.Is(err, errPending) {
+			// A reference computation that outlasts this scrape is not a
+			// failure: it serves the next one. Its metrics are absent now.
+			s.logger.Debug("reference still being computed", "model", m.Name, "concern", c.name)
+			continue
+		}
+		if err != nil {
 			ok = false
 			s.logger.Error("collect failed", "model", m.Name, "concern", c.name, "err", err)
 		}
@@ -153,7 +161,7 @@ var concerns = []concern{
 // query runs fn and counts its failure under the query's name.
 func (m *model) query(name string, fn func() error) error {
 	err := fn()
-	if err != nil {
+	if err != nil && !errors.Is(err, errPending) {
 		m.scrape.counters.inc(m.Name, name)
 	}
 	return err

@@ -281,14 +281,6 @@ func colorCells(column string) override {
 	}
 }
 
-// unitOf gives one table column its own unit.
-func unitOf(column, unit string) override {
-	return override{
-		Matcher:    matcher{ID: "byName", Options: column},
-		Properties: []property{{ID: "unit", Value: unit}},
-	}
-}
-
 // upDown maps 0/1 health gauges to words.
 var upDown = []valueMapping{{Type: "value", Options: map[string]mappingResult{
 	"0": {Text: "down", Color: red, Index: 0},

@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -41,7 +42,7 @@ func TestNonFiniteAndNullValues(t *testing.T) {
 			if(number %% 10 = 3, CAST(NULL AS Nullable(String)), toNullable(concat('c', toString(number %% 3)))) FROM numbers(%d)`,
 			from, prefix, badValue("(number % 100) / 100"), badValue("10"), badValue("number % 7"), rows)
 	}
-	if err := server.Exec(ctx,
+	if err := server.Exec(ctx, "DROP TABLE IF EXISTS rb_preds", "DROP TABLE IF EXISTS rb_labels",
 		`CREATE TABLE rb_preds (ts DateTime, request_id String, model String, prediction Nullable(String),
 		  score Nullable(Float64), latency_ms Nullable(Float64), is_error Nullable(UInt8), num Nullable(Float64), cat Nullable(String))
 		  ENGINE = MergeTree ORDER BY (model, ts)`,
@@ -119,57 +120,57 @@ models:
 	k := func(metric, labels string) string { return metric + `{` + labels + `}` }
 	want := map[string]float64{
 		k("mlmon_scrape_success", `model="nf"`):                                         1,
-		k("mlmon_predictions", `model="nf",window="current"`):                           rows,
-		k("mlmon_labeled_predictions", `model="nf"`):                                    labeled,
-		k("mlmon_label_coverage_ratio", `model="nf"`):                                   labeled / rows,
-		k("mlmon_accuracy_ratio", `model="nf",window="current"`):                        correct / labeled,
-		k("mlmon_roc_auc", `model="nf",window="current"`):                               wins / float64(len(pos)*len(neg)),
-		k("mlmon_log_loss", `model="nf",window="current"`):                              logLoss / scored,
-		k("mlmon_brier_score", `model="nf",window="current"`):                           brier / scored,
-		k("mlmon_prediction_error_ratio", `model="nf"`):                                 20.0 / rows, // n%50 = 7; a NULL flag is no error
-		k("mlmon_prediction_latency_seconds", `model="nf",quantile="0.5"`):              0.01,
-		k("mlmon_prediction_latency_seconds", `model="nf",quantile="0.99"`):             0.01,
-		k("mlmon_feature_samples", `feature="num",model="nf",window="current"`):         600,
-		k("mlmon_feature_missing_ratio", `feature="num",model="nf",window="current"`):   0.4,
-		k("mlmon_feature_missing_ratio", `feature="num",model="nf",window="reference"`): 0.4,
-		k("mlmon_feature_samples", `feature="cat",model="nf",window="current"`):         900,
-		k("mlmon_feature_missing_ratio", `feature="cat",model="nf",window="current"`):   0.1,
-		k("mlmon_feature_out_of_range_ratio", `feature="num",model="nf"`):               0,
-		k("mlmon_feature_unseen_category_ratio", `feature="cat",model="nf"`):            0,
-		k("mlmon_feature_psi", `feature="num",model="nf"`):                              0,
-		k("mlmon_feature_ks_statistic", `feature="num",model="nf"`):                     0,
-		k("mlmon_feature_wasserstein", `feature="num",model="nf"`):                      0,
-		k("mlmon_prediction_psi", `model="nf"`):                                         0, // the score's finite values
-		k("mlmon_confusion_matrix", `actual="1",model="nf",predicted="1"`):              200,
-		k("mlmon_query_errors_total", `model="nf",query="performance"`):                 0,
-		k("mlmon_feature_missing_ratio", `feature="cat",model="nf",window="reference"`): 0.1,
-		k("mlmon_feature_samples", `feature="num",model="nf",window="reference"`):       600,
-		k("mlmon_feature_chi2_p_value", `feature="num",model="nf"`):                     1,
-		k("mlmon_prediction_latency_seconds", `model="nf",quantile="0.95"`):             0.01,
-		k("mlmon_feature_js_divergence", `feature="cat",model="nf"`):                    0,
-		k("mlmon_feature_psi", `feature="cat",model="nf"`):                              0,
+		k("mlmon_clickhouse_up", ``):                                                    1,
+		k("mlmon_model_info", `model="nf",task="binary_classification",version=""`):     1,
+		k("mlmon_sample_ratio", `model="nf"`):                                           1,
 		k("mlmon_query_errors_total", `model="nf",query="drift"`):                       0,
 		k("mlmon_query_errors_total", `model="nf",query="operations"`):                  0,
-		k("mlmon_predictions", `model="nf",window="reference"`):                         rows,
-		k("mlmon_feature_js_divergence", `feature="num",model="nf"`):                    0,
-		k("mlmon_feature_chi2_p_value", `feature="cat",model="nf"`):                     1,
+		k("mlmon_query_errors_total", `model="nf",query="performance"`):                 0,
 		k("mlmon_query_errors_total", `model="nf",query="performance_reference"`):       0,
 		k("mlmon_query_errors_total", `model="nf",query="reference"`):                   0,
-		k("mlmon_sample_ratio", `model="nf"`):                                           1,
-		k("mlmon_clickhouse_up", ``):                                                    1,
-		k("mlmon_prediction_js_divergence", `model="nf"`):                               0,
-		k("mlmon_feature_samples", `feature="cat",model="nf",window="reference"`):       900,
+		k("mlmon_labeled_predictions", `model="nf"`):                                    labeled,
+		k("mlmon_predictions", `model="nf",window="current"`):                           rows,
+		k("mlmon_predictions", `model="nf",window="reference"`):                         rows,
 		k("mlmon_prediction_rate", `model="nf"`):                                        rows / 3600.0,
-		k("mlmon_model_info", `model="nf",task="binary_classification",version=""`):     1,
+		k("mlmon_prediction_error_ratio", `model="nf"`):                                 20.0 / rows, // n%50 = 7; a NULL flag is no error
+		k("mlmon_prediction_latency_seconds", `model="nf",quantile="0.5"`):              0.01,
+		k("mlmon_prediction_latency_seconds", `model="nf",quantile="0.95"`):             0.01,
+		k("mlmon_prediction_latency_seconds", `model="nf",quantile="0.99"`):             0.01,
+		k("mlmon_accuracy_ratio", `model="nf",window="current"`):                        correct / labeled,
 		k("mlmon_accuracy_ratio", `model="nf",window="reference"`):                      correct / labeled,
-		k("mlmon_roc_auc", `model="nf",window="reference"`):                             wins / float64(len(pos)*len(neg)),
+		k("mlmon_label_coverage_ratio", `model="nf"`):                                   labeled / rows,
+		k("mlmon_class_precision_ratio", `class="1",model="nf"`):                        200.0 / 450,
+		k("mlmon_class_recall_ratio", `class="1",model="nf"`):                           200.0 / 450,
 		k("mlmon_confusion_matrix", `actual="0",model="nf",predicted="0"`):              250,
 		k("mlmon_confusion_matrix", `actual="0",model="nf",predicted="1"`):              250,
 		k("mlmon_confusion_matrix", `actual="1",model="nf",predicted="0"`):              250,
-		k("mlmon_class_recall_ratio", `class="1",model="nf"`):                           200.0 / 450,
-		k("mlmon_class_precision_ratio", `class="1",model="nf"`):                        200.0 / 450,
+		k("mlmon_confusion_matrix", `actual="1",model="nf",predicted="1"`):              200,
+		k("mlmon_roc_auc", `model="nf",window="current"`):                               wins / float64(len(pos)*len(neg)),
+		k("mlmon_roc_auc", `model="nf",window="reference"`):                             wins / float64(len(pos)*len(neg)),
+		k("mlmon_log_loss", `model="nf",window="current"`):                              logLoss / scored,
 		k("mlmon_log_loss", `model="nf",window="reference"`):                            logLoss / scored,
+		k("mlmon_brier_score", `model="nf",window="current"`):                           brier / scored,
 		k("mlmon_brier_score", `model="nf",window="reference"`):                         brier / scored,
+		k("mlmon_feature_samples", `feature="cat",model="nf",window="current"`):         900,
+		k("mlmon_feature_samples", `feature="cat",model="nf",window="reference"`):       900,
+		k("mlmon_feature_samples", `feature="num",model="nf",window="current"`):         600,
+		k("mlmon_feature_samples", `feature="num",model="nf",window="reference"`):       600,
+		k("mlmon_feature_missing_ratio", `feature="cat",model="nf",window="current"`):   0.1,
+		k("mlmon_feature_missing_ratio", `feature="cat",model="nf",window="reference"`): 0.1,
+		k("mlmon_feature_missing_ratio", `feature="num",model="nf",window="current"`):   0.4,
+		k("mlmon_feature_missing_ratio", `feature="num",model="nf",window="reference"`): 0.4,
+		k("mlmon_feature_out_of_range_ratio", `feature="num",model="nf"`):               0,
+		k("mlmon_feature_unseen_category_ratio", `feature="cat",model="nf"`):            0,
+		k("mlmon_feature_psi", `feature="cat",model="nf"`):                              0,
+		k("mlmon_feature_psi", `feature="num",model="nf"`):                              0,
+		k("mlmon_feature_js_divergence", `feature="cat",model="nf"`):                    0,
+		k("mlmon_feature_js_divergence", `feature="num",model="nf"`):                    0,
+		k("mlmon_feature_ks_statistic", `feature="num",model="nf"`):                     0,
+		k("mlmon_feature_wasserstein", `feature="num",model="nf"`):                      0,
+		k("mlmon_feature_chi2_p_value", `feature="cat",model="nf"`):                     1,
+		k("mlmon_feature_chi2_p_value", `feature="num",model="nf"`):                     1,
+		k("mlmon_prediction_psi", `model="nf"`):                                         0, // the score's finite values
+		k("mlmon_prediction_js_divergence", `model="nf"`):                               0,
 	}
 	for key, w := range want {
 		g, ok := got[key]
@@ -193,7 +194,7 @@ models:
 func TestNonFiniteRegression(t *testing.T) {
 	ctx := context.Background()
 	cur := scrapeNow.Unix() - 3500
-	if err := server.Exec(ctx,
+	if err := server.Exec(ctx, "DROP TABLE IF EXISTS rb_reg", "DROP TABLE IF EXISTS rb_reg_labels",
 		`CREATE TABLE rb_reg (ts DateTime, request_id String, prediction Nullable(Float64), latency_ms Nullable(Float64)) ENGINE = MergeTree ORDER BY ts`,
 		`CREATE TABLE rb_reg_labels (request_id String, label Nullable(Float64), ts DateTime) ENGINE = MergeTree ORDER BY request_id`,
 		// Predictions follow the bad pattern on n%10; labels on (n/10)%10,
@@ -275,7 +276,7 @@ func assertAllFinite(t *testing.T, got map[string]float64) {
 func TestEmptyAndDegenerateWindows(t *testing.T) {
 	ctx := context.Background()
 	cur := scrapeNow.Unix() - 3500
-	if err := server.Exec(ctx,
+	if err := server.Exec(ctx, "DROP TABLE IF EXISTS rb_edge", "DROP TABLE IF EXISTS rb_edge_labels",
 		`CREATE TABLE rb_edge (ts DateTime, request_id String, model String, prediction String, score Float64,
 		  latency_ms Float64, is_error UInt8, num Float64, cat String) ENGINE = MergeTree ORDER BY (model, ts)`,
 		`CREATE TABLE rb_edge_labels (request_id String, label String, ts DateTime) ENGINE = MergeTree ORDER BY request_id`,
@@ -345,14 +346,7 @@ func TestEmptyAndDegenerateWindows(t *testing.T) {
 			}
 			delete(have, key)
 		}
-		keys := slices.Sorted(func(yield func(string) bool) {
-			for key := range have {
-				if !yield(key) {
-					return
-				}
-			}
-		})
-		for _, key := range keys {
+		for _, key := range slices.Sorted(maps.Keys(have)) {
 			t.Errorf("%s = %g: not expected", key, have[key])
 		}
 	}

@@ -2,6 +2,8 @@ package collector
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mlmon/mlmon/internal/chquery"
@@ -109,7 +111,7 @@ func (r *References) compute(ctx context.Context, m *config.Model, now time.Time
 	}
 	var err error
 	if ref.profile, err = r.client.Profile(ctx, m, src, cols, m.Settings.Bins); err != nil {
-		return nil, err
+		return nil, r.explain(ctx, m, cols, err)
 	}
 	ref.binnings = make([]chquery.Binning, len(cols))
 	for i, c := range cols {
@@ -142,4 +144,29 @@ func (r *References) compute(ctx context.Context, m *config.Model, now time.Time
 		return nil, err
 	}
 	return ref, nil
+}
+
+// explain names the column behind a failed profile when it is a numeric
+// column of a type that holds no numbers: ClickHouse's own message ("Cannot
+// parse string 'v4' as Float64") names neither the column nor the feature,
+// because one query profiles them all.
+func (r *References) explain(ctx context.Context, m *config.Model, cols []chquery.Column, err error) error {
+	table := m.Predictions.Table
+	if m.Reference.Kind == config.ReferenceTable {
+		table = m.Reference.Table
+	}
+	types, lookupErr := r.client.ColumnTypes(ctx, m.Name, table)
+	if lookupErr != nil {
+		return err
+	}
+	var wrong []string
+	for _, c := range cols {
+		if typ, ok := types[c.Name]; ok && c.Numeric && !chquery.IsNumericType(typ) {
+			wrong = append(wrong, fmt.Sprintf("%s is %s", c.Name, typ))
+		}
+	}
+	if len(wrong) == 0 {
+		return err
+	}
+	return fmt.Errorf("numeric column %s in %s, not a number: %w", strings.Join(wrong, ", "), table, err)
 }

@@ -86,7 +86,9 @@ func (c *Client) Close() error { return c.conn.Close() }
 func (c *Client) Ping(ctx context.Context) error {
 	qctx, cancel, _ := c.bound(ctx, "ping")
 	defer cancel()
-	if err := c.conn.Ping(qctx); err != nil {
+	done := make(chan error, 1)
+	go func() { done <- c.conn.Ping(qctx) }()
+	if err := await(qctx, done, nil); err != nil {
 		return fmt.Errorf("ping clickhouse: %w", err)
 	}
 	return nil
@@ -164,9 +166,28 @@ func (c *Client) QueryRows(ctx context.Context, model string, q Query, fn func(s
 	if err := c.acquire(qctx); err != nil {
 		return fmt.Errorf("query %s: waiting for a connection: %w", q.Name, err)
 	}
-	defer c.release()
 	start := time.Now()
-	err := c.run(qctx, q, fn)
+	// The driver runs on its own goroutine, which keeps the slot until it
+	// returns, and rows reach fn only while the caller still waits.
+	var gate sync.Mutex
+	abandoned := false
+	done := make(chan error, 1)
+	go func() {
+		defer c.release()
+		done <- c.run(qctx, q, func(scan func(dest ...any) error) error {
+			gate.Lock()
+			defer gate.Unlock()
+			if abandoned {
+				return context.Canceled
+			}
+			return fn(scan)
+		})
+	}()
+	err := await(qctx, done, func() {
+		gate.Lock()
+		abandoned = true
+		gate.Unlock()
+	})
 	costMu.Lock()
 	cost.Duration = time.Since(start)
 	costMu.Unlock()
@@ -181,6 +202,28 @@ func (c *Client) QueryRows(ctx context.Context, model string, q Query, fn func(s
 		return fmt.Errorf("query %s: %w", q.Name, err)
 	}
 	return nil
+}
+
+// await returns the driver's result, or ctx's error as soon as ctx ends.
+// clickhouse-go does not watch the context while it dials and shakes hands,
+// so a server that accepts connections but never answers (frozen, or behind
+// a partition) would hold a scrape for dial_timeout per attempt. abandon runs
+// before await returns early.
+func await(ctx context.Context, done <-chan error, abandon func()) error {
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		if abandon != nil {
+			abandon()
+		}
+		select {
+		case err := <-done:
+			return err
+		default:
+			return ctx.Err()
+		}
+	}
 }
 
 func (c *Client) run(ctx context.Context, q Query, fn func(scan func(dest ...any) error) error) error {
@@ -221,4 +264,46 @@ func (c *Client) Sampling(ctx context.Context, m *config.Model) (Sampling, error
 	}
 	c.samplingKeys.Store(table, key != "")
 	return Sampling{Ratio: m.Sample, Clause: key != ""}, nil
+}
+
+// ColumnTypes returns the type of every column of table, by name.
+func (c *Client) ColumnTypes(ctx context.Context, model, table string) (map[string]string, error) {
+	db, name, qualified := strings.Cut(table, ".")
+	if !qualified {
+		db, name = "", table
+	}
+	q := Query{Name: "column_types", SQL: "SELECT name, type FROM system.columns WHERE database = if(? = '', currentDatabase(), ?) AND table = ?",
+		Args: []any{db, db, name}}
+	types := map[string]string{}
+	err := c.QueryRows(ctx, model, q, func(scan func(dest ...any) error) error {
+		var col, typ string
+		if err := scan(&col, &typ); err != nil {
+			return err
+		}
+		types[col] = typ
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look up the columns of %s: %w", table, err)
+	}
+	return types, nil
+}
+
+// IsNumericType reports whether a ClickHouse column type holds numbers that
+// a numeric feature can be binned on.
+func IsNumericType(typ string) bool {
+	for unwrapped := false; !unwrapped; {
+		unwrapped = true
+		for _, wrapper := range []string{"Nullable(", "LowCardinality("} {
+			if strings.HasPrefix(typ, wrapper) && strings.HasSuffix(typ, ")") {
+				typ, unwrapped = typ[len(wrapper):len(typ)-1], false
+			}
+		}
+	}
+	for _, prefix := range []string{"Int", "UInt", "Float", "Decimal", "Bool"} {
+		if strings.HasPrefix(typ, prefix) {
+			return true
+		}
+	}
+	return false
 }

@@ -181,3 +181,16 @@ func TestSampling(t *testing.T) {
 		}
 	}
 }
+
+func TestIsNumericType(t *testing.T) {
+	for typ, want := range map[string]bool{
+		"Float64": true, "Nullable(Float32)": true, "UInt8": true, "Int256": true,
+		"Decimal(18, 4)": true, "LowCardinality(Nullable(Int32))": true, "Bool": true,
+		"String": false, "Nullable(String)": false, "LowCardinality(String)": false,
+		"DateTime": false, "Array(Float64)": false, "Enum8('a' = 1)": false, "UUID": false,
+	} {
+		if got := IsNumericType(typ); got != want {
+			t.Errorf("IsNumericType(%q) = %v, want %v", typ, got, want)
+		}
+	}
+}

@@ -33,8 +33,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "build exporter: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	defer os.RemoveAll(dir)
-	chtest.Main(m, &server)
+	code := chtest.Run(m, &server)
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 const testSchema = `CREATE TABLE IF NOT EXISTS p (ts DateTime, request_id String, prediction Float64, x Float64) ENGINE = MergeTree ORDER BY ts`

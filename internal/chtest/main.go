@@ -10,16 +10,22 @@ import (
 // stores it in *srv, runs the tests and stops it. A server that cannot start
 // fails the run; it never turns into skipped tests.
 func Main(m *testing.M, srv **Server) {
+	os.Exit(Run(m, srv))
+}
+
+// Run is Main for a TestMain that has its own cleanup to do after the
+// tests: it returns the exit code instead of exiting.
+func Run(m *testing.M, srv **Server) int {
 	dir, err := os.MkdirTemp("", "mlmon-clickhouse-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
 	s, err := Start(dir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chtest:", err)
 		os.RemoveAll(dir)
-		os.Exit(1)
+		return 1
 	}
 	*srv = s
 	code := m.Run()
@@ -29,5 +35,5 @@ func Main(m *testing.M, srv **Server) {
 	} else {
 		fmt.Fprintln(os.Stderr, "chtest: server files kept in", dir)
 	}
-	os.Exit(code)
+	return code
 }

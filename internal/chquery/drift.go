@@ -221,13 +221,7 @@ func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 				idx = strings.Join(parts, " + ")
 			}
 			inner = append(inner, expr+" AS "+x, "if(isFinite("+x+"), toInt32("+idx+"), -1) AS "+bin)
-			counts := make([]string, len(c.Edges)+1)
-			for k := range counts {
-				counts[k] = fmt.Sprintf("countIf(%s = %d)", bin, k)
-			}
-			outer = append(outer,
-				"["+strings.Join(counts, ", ")+"]",
-				"countIf("+bin+" = -1)",
+			outer = append(outer, binCounts(bin),
 				"countIf("+bin+" >= 0 AND ("+x+" < "+floatLit(c.Min)+" OR "+x+" > "+floatLit(c.Max)+"))",
 				"quantilesIf("+floatList(WassersteinGrid)+")("+x+", "+bin+" >= 0)")
 			continue
@@ -242,11 +236,6 @@ func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 			// An empty array literal has no element type on 18.16.
 			inner = append(inner, "if(isNull("+col+"), -1, 0) AS "+bin)
 		}
-		counts := make([]string, 0, len(c.Categories)+1)
-		for k := 1; k <= len(c.Categories); k++ {
-			counts = append(counts, fmt.Sprintf("countIf(%s = %d)", bin, k))
-		}
-		counts = append(counts, "countIf("+bin+" = 0)")
 		unseen := "toUInt64(0)"
 		switch {
 		case len(c.Seen) > 0:
@@ -256,7 +245,7 @@ func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 		case c.Seen != nil: // the reference had no value at all
 			unseen = "countIf(" + bin + " >= 0)"
 		}
-		outer = append(outer, "["+strings.Join(counts, ", ")+"]", "countIf("+bin+" = -1)", unseen)
+		outer = append(outer, binCounts(bin), unseen)
 	}
 	if len(inner) == 0 {
 		inner = []string{"1 AS mlmon_one"}
@@ -270,6 +259,48 @@ func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 	return b.query("drift"), nil
 }
 
+// binCounts counts the rows of each bin, the missing ones (bin -1)
+// included, as two arrays: the bins that occur and their counts. One sumMap
+// per column is cheaper than one countIf per bin (mlmonbench, 1M rows, 25
+// features, 3 models: the three drift queries took 2.0 s instead of 3.1 s).
+func binCounts(bin string) string {
+	sum := "sumMap([" + bin + "], [toUInt64(1)])"
+	return sum + ".1, " + sum + ".2"
+}
+
+// FoldBins spreads one column's bin counts, as the window query returns them
+// (the bins that occur, and their counts), over the column's bins and its
+// missing count (bin -1). A categorical column's top categories are bins
+// 1…k and every other value is bin 0, which goes last.
+func FoldBins(col Binning, keys []int32, counts []uint64) (bins []uint64, missing uint64, err error) {
+	if len(keys) != len(counts) {
+		return nil, 0, fmt.Errorf("bin counts: %d bins, %d counts", len(keys), len(counts))
+	}
+	n := len(col.Edges) + 1
+	if !col.Numeric {
+		n = len(col.Categories) + 1
+	}
+	bins = make([]uint64, n)
+	for i, k := range keys {
+		idx := int(k)
+		if !col.Numeric {
+			idx--
+			if k == 0 {
+				idx = n - 1
+			}
+		}
+		switch {
+		case k == -1:
+			missing += counts[i]
+		case idx >= 0 && idx < n:
+			bins[idx] += counts[i]
+		default:
+			return nil, 0, fmt.Errorf("bin counts: bin %d outside [0, %d)", k, n)
+		}
+	}
+	return bins, missing, nil
+}
+
 // Window runs WindowQuery.
 func (c *Client) Window(ctx context.Context, m *config.Model, src Source, cols []Binning, name string) (WindowStats, error) {
 	q, err := WindowQuery(m, src, cols)
@@ -279,16 +310,24 @@ func (c *Client) Window(ctx context.Context, m *config.Model, src Source, cols [
 	q.Name = name
 	ws := WindowStats{Columns: make([]ColumnStats, len(cols))}
 	dest := []any{&ws.Rows}
+	keys, counts := make([][]int32, len(cols)), make([][]uint64, len(cols))
 	for i, col := range cols {
 		cs := &ws.Columns[i]
+		dest = append(dest, &keys[i], &counts[i])
 		if col.Numeric {
-			dest = append(dest, &cs.Bins, &cs.Missing, &cs.OutOfRange, &cs.Grid)
+			dest = append(dest, &cs.OutOfRange, &cs.Grid)
 		} else {
-			dest = append(dest, &cs.Bins, &cs.Missing, &cs.Unseen)
+			dest = append(dest, &cs.Unseen)
 		}
 	}
 	if err := c.QueryRow(ctx, m.Name, q, dest...); err != nil {
 		return WindowStats{}, err
+	}
+	for i, col := range cols {
+		cs := &ws.Columns[i]
+		if cs.Bins, cs.Missing, err = FoldBins(col, keys[i], counts[i]); err != nil {
+			return WindowStats{}, fmt.Errorf("query %s: column %s: %w", name, col.Name, err)
+		}
 	}
 	return ws, nil
 }

@@ -2,6 +2,7 @@ package chquery
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -192,5 +193,31 @@ func TestIsNumericType(t *testing.T) {
 		if got := IsNumericType(typ); got != want {
 			t.Errorf("IsNumericType(%q) = %v, want %v", typ, got, want)
 		}
+	}
+}
+
+func TestFoldBins(t *testing.T) {
+	numeric := Binning{Column: Column{Name: "x", Numeric: true}, Edges: []float64{1, 2}}
+	bins, missing, err := FoldBins(numeric, []int32{-1, 0, 2}, []uint64{4, 7, 9})
+	if err != nil || !slices.Equal(bins, []uint64{7, 0, 9}) || missing != 4 {
+		t.Errorf("numeric: %v %d %v, want [7 0 9] 4", bins, missing, err)
+	}
+	// Top categories a, b are bins 1 and 2; any other value is bin 0 and
+	// is reported last.
+	categorical := Binning{Column: Column{Name: "c"}, Categories: []string{"a", "b"}}
+	bins, missing, err = FoldBins(categorical, []int32{0, 1, 2}, []uint64{5, 3, 1})
+	if err != nil || !slices.Equal(bins, []uint64{3, 1, 5}) || missing != 0 {
+		t.Errorf("categorical: %v %d %v, want [3 1 5] 0", bins, missing, err)
+	}
+	// An empty window has no bins at all.
+	bins, missing, err = FoldBins(categorical, nil, nil)
+	if err != nil || !slices.Equal(bins, []uint64{0, 0, 0}) || missing != 0 {
+		t.Errorf("empty: %v %d %v", bins, missing, err)
+	}
+	if _, _, err := FoldBins(numeric, []int32{3}, []uint64{1}); err == nil {
+		t.Error("a bin beyond the edges was accepted")
+	}
+	if _, _, err := FoldBins(numeric, []int32{0, 1}, []uint64{1}); err == nil {
+		t.Error("mismatched bins and counts were accepted")
 	}
 }

@@ -390,6 +390,19 @@ func (d dec) u64s(v any) []uint64 {
 	return out
 }
 
+func (d dec) i64s(v any) []int64 {
+	d.t.Helper()
+	xs, ok := v.([]any)
+	if !ok {
+		d.fail(v, "an Array(Int32)")
+	}
+	out := make([]int64, len(xs))
+	for i, x := range xs {
+		out[i] = d.i64(x)
+	}
+	return out
+}
+
 // The folds turn a result into the aggregate the client returns for it
 // (internal/chquery: Operations, Profile, Categories, Window,
 // Classification, Regression).
@@ -454,7 +467,15 @@ func foldWindow(t *testing.T, r *Result, cols []chquery.Binning) chquery.WindowS
 	k := 1
 	for i, c := range cols {
 		cs := &ws.Columns[i]
-		cs.Bins, cs.Missing = d.u64s(row[k]), d.u64(row[k+1])
+		keys := d.i64s(row[k])
+		keys32 := make([]int32, len(keys))
+		for j, key := range keys {
+			keys32[j] = int32(key)
+		}
+		var err error
+		if cs.Bins, cs.Missing, err = chquery.FoldBins(c, keys32, d.u64s(row[k+1])); err != nil {
+			t.Fatalf("window: %v", err)
+		}
 		if c.Numeric {
 			cs.OutOfRange, cs.Grid = d.u64(row[k+2]), d.f64s(row[k+3])
 			k += 4

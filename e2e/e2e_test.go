@@ -78,6 +78,26 @@ func (r *recorder) received(receiver string) []string {
 	return slices.Compact(out)
 }
 
+// mark is the number of notifications received so far, for since.
+func (r *recorder) mark() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.seen)
+}
+
+// since lists "alertname/model/status" delivered to receiver after mark.
+func (r *recorder) since(mark int, receiver string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, n := range r.seen[mark:] {
+		if n.receiver == receiver {
+			out = append(out, n.alerts...)
+		}
+	}
+	return out
+}
+
 func (r *recorder) receivedAny(alert string) map[string]bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -92,10 +112,12 @@ func (r *recorder) receivedAny(alert string) map[string]bool {
 	return got
 }
 
-// testRules is the shipped rule file with every `for` shortened to forTime,
-// but MLMonQueryErrors': its condition is an increase over 15 minutes, so a
-// short `for` would page on one slow scrape, which no shipped timing does.
-func testRules(t *testing.T, root, dir string, forTime string) string {
+// testRules is the shipped rule file with every `for` divided by speedup,
+// so that alerts keep their order (ClickHouse down fires before the model
+// scrape failures it inhibits), but MLMonQueryErrors': its condition is an
+// increase over 15 minutes, so a short `for` would page on one slow scrape,
+// which no shipped timing does.
+func testRules(t *testing.T, root, dir string, speedup int) string {
 	b, err := os.ReadFile(filepath.Join(root, "rules", "mlmon.rules.yml"))
 	if err != nil {
 		t.Fatal(err)
@@ -106,9 +128,15 @@ func testRules(t *testing.T, root, dir string, forTime string) string {
 	}
 	for _, g := range doc["groups"].([]any) {
 		for _, r := range g.(map[string]any)["rules"].([]any) {
-			if rule := r.(map[string]any); rule["for"] != nil && rule["alert"] != "MLMonQueryErrors" {
-				rule["for"] = forTime
+			rule := r.(map[string]any)
+			if rule["for"] == nil || rule["alert"] == "MLMonQueryErrors" {
+				continue
 			}
+			d, err := time.ParseDuration(rule["for"].(string))
+			if err != nil {
+				t.Fatalf("%s: for: %v", rule["alert"], err)
+			}
+			rule["for"] = fmt.Sprintf("%dms", (d / time.Duration(speedup)).Milliseconds())
 		}
 	}
 	out, _ := yaml.Marshal(doc)
@@ -265,11 +293,11 @@ func TestAlertsEndToEnd(t *testing.T) {
 	defer hook.Close()
 	am := startAlertmanager(t, dir, testAlertmanagerConfig(t, root, dir, hook.URL))
 	s := stacktest.Start(t, stacktest.Options{
-		RuleFiles:     []string{testRules(t, root, dir, "5s")},
+		RuleFiles:     []string{testRules(t, root, dir, 120)},
 		Alertmanagers: []string{am},
 		// A 3 s scrape (and evaluation) interval keeps the scrape's budget
-		// comfortable on a busy 2-core machine; the rules' `for` of 5 s
-		// still spans two evaluations.
+		// comfortable on a busy 2-core machine; the rules' `for`, two
+		// minutes to the second (2.5 s to 15 s), spans at least one.
 		ScrapeInterval: 3 * time.Second,
 	})
 	start := time.Now()
@@ -295,7 +323,8 @@ func TestAlertsEndToEnd(t *testing.T) {
 	}
 	resp.Body.Close()
 
-	// 1. Healthy data raises no alert, well past every (shortened) `for`.
+	// 1. Healthy data raises no alert, past the shortened `for` of every
+	// model alert (at most 15 s).
 	time.Sleep(20 * time.Second)
 	if f, err := firing(s); err != nil || len(f) > 0 {
 		t.Fatalf("healthy demo data: firing %v (%v)", f, err)
@@ -361,11 +390,24 @@ func TestAlertsEndToEnd(t *testing.T) {
 		}
 		return nil
 	})
+	// Inhibition is not retroactive: the drift alerts and the accuracy drop
+	// share a `for`, so one of them may reach chat in the seconds before the
+	// page, as in production when drift shows before the labels do. From
+	// now on, none may.
+	mark := rec.mark()
+	time.Sleep(5 * time.Second) // five of the test's group intervals
 	for _, r := range []string{"chat", "ticket"} {
+		for _, n := range rec.since(mark, r) {
+			for _, a := range inhibited {
+				if n == a+"/firing" {
+					t.Errorf("inhibited %s was delivered to %s", a, r)
+				}
+			}
+		}
 		for _, n := range rec.received(r) {
 			for _, a := range inhibited {
-				if strings.HasPrefix(n, a+"/") {
-					t.Errorf("inhibited %s was delivered to %s", a, r)
+				if n == a+"/firing" {
+					t.Logf("%s reached %s before intent's page", a, r)
 				}
 			}
 		}

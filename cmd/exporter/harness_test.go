@@ -298,6 +298,22 @@ type chServer struct {
 // A missing server fails the test.
 func startClickHouse(t *testing.T, dir string, tls bool, overrides ...string) *chServer {
 	t.Helper()
+	// A port found free can be taken by a parallel test package before the
+	// server binds it: such a start is retried on other ports.
+	for attempt := 1; ; attempt++ {
+		s, err := tryStartClickHouse(t, dir, tls, overrides...)
+		if err == nil {
+			return s
+		}
+		if !strings.Contains(err.Error(), "Address already in use") || attempt == 3 {
+			t.Fatal(err)
+		}
+		t.Logf("attempt %d: %v", attempt, err)
+	}
+}
+
+func tryStartClickHouse(t *testing.T, dir string, tls bool, overrides ...string) (*chServer, error) {
+	t.Helper()
 	bin, err := exec.LookPath("clickhouse-server")
 	args := []string{}
 	if err != nil {
@@ -358,13 +374,13 @@ func startClickHouse(t *testing.T, dir string, tls bool, overrides ...string) *c
 		err = s.conn.Ping(ctx)
 		cancel()
 		if err == nil {
-			return s
+			return s, nil
 		}
 		select {
 		case werr := <-s.done:
 			s.done <- werr
 			log, _ := os.ReadFile(filepath.Join(dir, "server.err.log"))
-			t.Fatalf("clickhouse exited: %v\n%s", werr, tailBytes(log, 3000))
+			return nil, fmt.Errorf("clickhouse exited: %v\n%s", werr, tailBytes(log, 3000))
 		default:
 		}
 		if time.Now().After(deadline) {

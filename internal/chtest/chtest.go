@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -60,15 +61,22 @@ func Start(dir string) (*Server, error) {
 			return nil, err
 		}
 	}
-	ports, err := freePorts(3)
-	if err != nil {
-		return nil, err
+	// A port found free can be taken by a parallel test package before the
+	// server binds it: such a start is retried on other ports.
+	for attempt := 1; ; attempt++ {
+		ports, err := freePorts(3)
+		if err != nil {
+			return nil, err
+		}
+		s := &Server{Dir: dir, TCPPort: ports[0], HTTPPort: ports[1], interPort: ports[2], bin: bin}
+		err = s.start()
+		if err == nil {
+			return s, nil
+		}
+		if !strings.Contains(err.Error(), "Address already in use") || attempt == 3 {
+			return nil, err
+		}
 	}
-	s := &Server{Dir: dir, TCPPort: ports[0], HTTPPort: ports[1], interPort: ports[2], bin: bin}
-	if err := s.start(); err != nil {
-		return nil, err
-	}
-	return s, nil
 }
 
 // Restart stops the server and starts it again on the same ports with the

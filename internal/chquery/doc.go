@@ -8,9 +8,10 @@
 //   - server-side {name:Type} parameters (absent in 18.16): values are bound
 //     client-side with '?' and times are bound as Unix seconds inside
 //     toDateTime(?), which both versions parse the same way;
-//   - JOIN without explicit strictness (18.16 requires ALL/ANY) and ANY JOIN
-//     (its semantics changed in 20.x): the label side is deduplicated with
-//     GROUP BY and joined with ALL LEFT JOIN … USING, whose meaning is stable;
+//   - JOIN without explicit strictness (18.16 requires ALL/ANY), and ANY JOIN
+//     against a side with repeated keys (its semantics changed in 20.x): the
+//     label side is deduplicated with GROUP BY, so every key is unique and
+//     ANY LEFT JOIN … USING means the same on both;
 //   - NULLs from the join: join_use_nulls is forced to 0 and a constant
 //     `matched` column tells joined rows from the rest;
 //   - arrayAUC, Map, DateTime64 literals and window functions (absent in 18.16):
@@ -21,5 +22,8 @@
 //   - subnormal float literals (a syntax error on 18.16): written as an exact
 //     product;
 //   - empty array literals (Array(Nothing), rejected by has/indexOf on 18.16);
-//   - argMax ties decided by storage order: the tuple (ts, value) breaks them.
+//   - argMax ties decided by storage order: ts·2³² + a hash of the value
+//     breaks them (argMax over a tuple works too, but 2.4 times slower);
+//   - sumMap with String keys (18.16 wants numbers), and one aggregate state
+//     per bin: bins are counted by grouping small integer state keys.
 package chquery

@@ -197,21 +197,29 @@ type ColumnStats struct {
 	Unseen     uint64    // categorical with Seen: values not among them
 }
 
-// WindowQuery bins every column of the window in one pass: the cost grows
-// with the rows scanned, not with the number of features. Values are binned
-// by plain comparisons and indexOf, which need no lambda (a lambda naming a
-// column fails inside aggregates on 18.16).
+// WindowQuery counts every column's bins and data-quality states in one
+// pass. Each row yields one small integer per column (its state: missing, or
+// bin and flag) and the rows are grouped by those integers through
+// arrayJoin, so ClickHouse updates one count per column and row in a table
+// of a few hundred groups. One aggregate state per bin (countIf, or a
+// sumMap per column) costs a function call per bin and row instead: on
+// ClickHouse 18.16, 1.7M rows × 25 features took 1.3 s this way against
+// 3.1 s with sumMap (mlmonbench). Values are binned by plain comparisons and
+// indexOf, which need no lambda (a lambda naming a column fails inside
+// aggregates on 18.16).
 func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 	var ids identifiers
 	var b sqlBuilder
 	var inner []string
 	var innerArgs []any
-	outer := []string{"count() AS rows"}
+	stride := stateStride(cols)
+	keys := []string{"toUInt32(0)"} // one per row: the row count
 	for i, c := range cols {
-		x, bin := fmt.Sprintf("mlmon_x%d", i), fmt.Sprintf("mlmon_b%d", i)
+		x, state := fmt.Sprintf("mlmon_x%d", i), fmt.Sprintf("mlmon_s%d", i)
+		base := strconv.FormatUint(uint64(i+1)*stride, 10)
+		keys = append(keys, state)
 		if c.Numeric {
-			expr := numericExpr(&ids, c.Name)
-			// bin = number of edges ≤ x; -1 marks a missing value.
+			// bin = number of edges ≤ x; flag = outside the reference range.
 			idx := "0"
 			if len(c.Edges) > 0 {
 				parts := make([]string, len(c.Edges))
@@ -220,114 +228,175 @@ func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 				}
 				idx = strings.Join(parts, " + ")
 			}
-			inner = append(inner, expr+" AS "+x, "if(isFinite("+x+"), toInt32("+idx+"), -1) AS "+bin)
-			outer = append(outer, binCounts(bin),
-				"countIf("+bin+" >= 0 AND ("+x+" < "+floatLit(c.Min)+" OR "+x+" > "+floatLit(c.Max)+"))",
-				"quantilesIf("+floatList(WassersteinGrid)+")("+x+", "+bin+" >= 0)")
+			inner = append(inner, numericExpr(&ids, c.Name)+" AS "+x,
+				"toUInt32(if(isFinite("+x+"), "+base+" + 1 + 2 * ("+idx+") + ("+x+" < "+floatLit(c.Min)+" OR "+x+" > "+floatLit(c.Max)+"), "+base+")) AS "+state)
 			continue
 		}
 		col := ids.col(c.Name)
+		value := "ifNull(toString(" + col + "), '')"
 		// bin = 1-based position among the top categories, 0 for any other
-		// value, -1 for NULL. Categories are bound values, never spliced.
+		// value; flag = a value the reference never had. Categories are
+		// bound values, never spliced.
+		idx := "0" // an empty array literal has no element type on 18.16
 		if len(c.Categories) > 0 {
-			inner = append(inner, "if(isNull("+col+"), -1, toInt32(indexOf(?, ifNull(toString("+col+"), '')))) AS "+bin)
+			idx = "indexOf(?, " + value + ")"
 			innerArgs = append(innerArgs, c.Categories)
-		} else {
-			// An empty array literal has no element type on 18.16.
-			inner = append(inner, "if(isNull("+col+"), -1, 0) AS "+bin)
 		}
-		unseen := "toUInt64(0)"
+		unseen := "0" // no complete list of reference values: not counted
 		switch {
 		case len(c.Seen) > 0:
-			inner = append(inner, "isNotNull("+col+") AND NOT has(?, ifNull(toString("+col+"), '')) AS "+x)
+			unseen = "(NOT has(?, " + value + "))"
 			innerArgs = append(innerArgs, c.Seen)
-			unseen = "countIf(" + x + ")"
 		case c.Seen != nil: // the reference had no value at all
-			unseen = "countIf(" + bin + " >= 0)"
+			unseen = "1"
 		}
-		outer = append(outer, binCounts(bin), unseen)
+		inner = append(inner, "toUInt32(if(isNull("+col+"), "+base+", "+base+" + 1 + 2 * "+idx+" + "+unseen+")) AS "+state)
 	}
 	if len(inner) == 0 {
 		inner = []string{"1 AS mlmon_one"}
 	}
-	b.add("SELECT "+strings.Join(outer, ", ")+" FROM (SELECT "+strings.Join(inner, ", "), innerArgs...)
+	b.add("SELECT toUInt64(mlmon_k) AS k, count() AS n FROM (SELECT arrayJoin(["+strings.Join(keys, ", ")+"]) AS mlmon_k FROM (SELECT "+
+		strings.Join(inner, ", "), innerArgs...)
 	from(&b, &ids, m, src)
-	b.add(")")
+	b.add(")) GROUP BY mlmon_k")
 	if ids.err != nil {
 		return Query{}, ids.err
 	}
 	return b.query("drift"), nil
 }
 
-// binCounts counts the rows of each bin, the missing ones (bin -1)
-// included, as two arrays: the bins that occur and their counts. One sumMap
-// per column is cheaper than one countIf per bin (mlmonbench, 1M rows, 25
-// features, 3 models: the three drift queries took 2.0 s instead of 3.1 s).
-func binCounts(bin string) string {
-	sum := "sumMap([" + bin + "], [toUInt64(1)])"
-	return sum + ".1, " + sum + ".2"
+// GridQuery reads the numeric columns' quantiles at WassersteinGrid; ok is
+// false when cols has no numeric column. It is a query of its own because
+// the bins are grouped and quantiles are not. Missing values become NaN,
+// which ClickHouse's quantiles skip, so no -If combinator is needed (it
+// costs a call per row: 0.97 s against 0.32 s for 20 columns of 1.7M rows).
+func GridQuery(m *config.Model, src Source, cols []Binning) (q Query, ok bool, err error) {
+	var ids identifiers
+	var inner, outer []string
+	for i, c := range cols {
+		if !c.Numeric {
+			continue
+		}
+		x := fmt.Sprintf("mlmon_x%d", i)
+		inner = append(inner, "if(isFinite("+x+"), "+x+", nan) AS mlmon_g"+strconv.Itoa(i), numericExpr(&ids, c.Name)+" AS "+x)
+		outer = append(outer, "quantiles("+floatList(WassersteinGrid)+")(mlmon_g"+strconv.Itoa(i)+")")
+	}
+	if len(outer) == 0 {
+		return Query{}, false, nil
+	}
+	var b sqlBuilder
+	b.add("SELECT " + strings.Join(outer, ", ") + " FROM (SELECT " + strings.Join(inner, ", "))
+	from(&b, &ids, m, src)
+	b.add(")")
+	if ids.err != nil {
+		return Query{}, false, ids.err
+	}
+	return b.query("drift"), true, nil
 }
 
-// FoldBins spreads one column's bin counts, as the window query returns them
-// (the bins that occur, and their counts), over the column's bins and its
-// missing count (bin -1). A categorical column's top categories are bins
-// 1…k and every other value is bin 0, which goes last.
-func FoldBins(col Binning, keys []int32, counts []uint64) (bins []uint64, missing uint64, err error) {
+// stateStride is how many state keys each column owns in WindowQuery: 0 for
+// missing, then 1 + 2·bin + flag for every bin of the widest column.
+func stateStride(cols []Binning) uint64 {
+	widest := 1
+	for _, c := range cols {
+		widest = max(widest, binCount(c))
+	}
+	return uint64(2*widest + 1)
+}
+
+// binCount is the number of bins of a column: one more than its edges, or
+// its top categories plus one for every other value.
+func binCount(c Binning) int {
+	if c.Numeric {
+		return len(c.Edges) + 1
+	}
+	return len(c.Categories) + 1
+}
+
+// FoldWindow turns WindowQuery's groups (state keys and their rows) into
+// per-column bins and quality counts. A categorical column's top categories
+// are bins 1…k in the query and every other value is bin 0, which goes last.
+func FoldWindow(cols []Binning, keys, counts []uint64) (WindowStats, error) {
 	if len(keys) != len(counts) {
-		return nil, 0, fmt.Errorf("bin counts: %d bins, %d counts", len(keys), len(counts))
+		return WindowStats{}, fmt.Errorf("window: %d keys, %d counts", len(keys), len(counts))
 	}
-	n := len(col.Edges) + 1
-	if !col.Numeric {
-		n = len(col.Categories) + 1
+	ws := WindowStats{Columns: make([]ColumnStats, len(cols))}
+	for i, c := range cols {
+		ws.Columns[i].Bins = make([]uint64, binCount(c))
 	}
-	bins = make([]uint64, n)
-	for i, k := range keys {
-		idx := int(k)
-		if !col.Numeric {
-			idx--
-			if k == 0 {
-				idx = n - 1
+	stride := stateStride(cols)
+	for j, k := range keys {
+		n := counts[j]
+		if k == 0 {
+			ws.Rows = n
+			continue
+		}
+		i, state := k/stride-1, k%stride
+		if i >= uint64(len(cols)) {
+			return WindowStats{}, fmt.Errorf("window: key %d names column %d of %d", k, i, len(cols))
+		}
+		c, cs := cols[i], &ws.Columns[i]
+		if state == 0 {
+			cs.Missing += n
+			continue
+		}
+		bin, flagged := int((state-1)/2), (state-1)%2 == 1
+		if bin >= len(cs.Bins) {
+			return WindowStats{}, fmt.Errorf("window: column %s: bin %d outside [0, %d)", c.Name, bin, len(cs.Bins))
+		}
+		if !c.Numeric {
+			bin-- // top category k is position k-1, any other value last
+			if bin < 0 {
+				bin = len(cs.Bins) - 1
 			}
 		}
+		cs.Bins[bin] += n
 		switch {
-		case k == -1:
-			missing += counts[i]
-		case idx >= 0 && idx < n:
-			bins[idx] += counts[i]
-		default:
-			return nil, 0, fmt.Errorf("bin counts: bin %d outside [0, %d)", k, n)
+		case flagged && c.Numeric:
+			cs.OutOfRange += n
+		case flagged:
+			cs.Unseen += n
 		}
 	}
-	return bins, missing, nil
+	return ws, nil
 }
 
-// Window runs WindowQuery.
+// Window runs WindowQuery and, with numeric columns, GridQuery.
 func (c *Client) Window(ctx context.Context, m *config.Model, src Source, cols []Binning, name string) (WindowStats, error) {
 	q, err := WindowQuery(m, src, cols)
 	if err != nil {
 		return WindowStats{}, err
 	}
 	q.Name = name
-	ws := WindowStats{Columns: make([]ColumnStats, len(cols))}
-	dest := []any{&ws.Rows}
-	keys, counts := make([][]int32, len(cols)), make([][]uint64, len(cols))
-	for i, col := range cols {
-		cs := &ws.Columns[i]
-		dest = append(dest, &keys[i], &counts[i])
-		if col.Numeric {
-			dest = append(dest, &cs.OutOfRange, &cs.Grid)
-		} else {
-			dest = append(dest, &cs.Unseen)
+	var keys, counts []uint64
+	err = c.QueryRows(ctx, m.Name, q, func(scan func(...any) error) error {
+		var k, n uint64
+		if err := scan(&k, &n); err != nil {
+			return err
 		}
-	}
-	if err := c.QueryRow(ctx, m.Name, q, dest...); err != nil {
+		keys, counts = append(keys, k), append(counts, n)
+		return nil
+	})
+	if err != nil {
 		return WindowStats{}, err
 	}
+	ws, err := FoldWindow(cols, keys, counts)
+	if err != nil {
+		return WindowStats{}, fmt.Errorf("query %s: %w", name, err)
+	}
+	gq, ok, err := GridQuery(m, src, cols)
+	if err != nil || !ok {
+		return ws, err
+	}
+	gq.Name = name
+	var dest []any
 	for i, col := range cols {
-		cs := &ws.Columns[i]
-		if cs.Bins, cs.Missing, err = FoldBins(col, keys[i], counts[i]); err != nil {
-			return WindowStats{}, fmt.Errorf("query %s: column %s: %w", name, col.Name, err)
+		if col.Numeric {
+			dest = append(dest, &ws.Columns[i].Grid)
 		}
+	}
+	if err := c.QueryRow(ctx, m.Name, gq, dest...); err != nil {
+		return WindowStats{}, err
 	}
 	return ws, nil
 }

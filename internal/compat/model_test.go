@@ -232,16 +232,7 @@ func (e *env) drift(t *testing.T, m *config.Model, sampling chquery.Sampling, m1
 		t.Errorf("the engines' references bin differently: %s", d)
 	}
 
-	q, err = chquery.WindowQuery(m, src, b18)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o = e.compare(t, "reference bins", q)
-	if o.orig18 != nil {
-		refStats, err := e.client.Window(e.ctx, m, src, b18, "reference")
-		e.same(t, "reference bins", refStats, foldWindow(t, o.orig18, b18), err)
-	}
-	r18, rch := foldWindow(t, o.r18, b18), foldWindow(t, o.rch, b18)
+	r18, rch := e.window(t, "reference bins", m, src, b18)
 
 	curBins := make([]chquery.Binning, len(b18))
 	for i, b := range b18 {
@@ -249,16 +240,7 @@ func (e *env) drift(t *testing.T, m *config.Model, sampling chquery.Sampling, m1
 		curBins[i] = b
 	}
 	curSrc := chquery.Source{Window: currentWindow(m, now), Sampling: sampling}
-	q, err = chquery.WindowQuery(m, curSrc, curBins)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o = e.compare(t, "current bins", q)
-	if o.orig18 != nil {
-		curStats, err := e.client.Window(e.ctx, m, curSrc, curBins, "drift")
-		e.same(t, "current bins", curStats, foldWindow(t, o.orig18, curBins), err)
-	}
-	c18, cch := foldWindow(t, o.r18, curBins), foldWindow(t, o.rch, curBins)
+	c18, cch := e.window(t, "current bins", m, curSrc, curBins)
 
 	for _, x := range []struct {
 		mt       *metrics
@@ -270,6 +252,40 @@ func (e *env) drift(t *testing.T, m *config.Model, sampling chquery.Sampling, m1
 			emitColumn(x.mt, m, col, b18[i], x.p.Columns[i], x.ref.Rows, x.ref.Columns[i], x.cur.Rows, x.cur.Columns[i])
 		}
 	}
+}
+
+// window runs a window's two queries (bins, and the numeric columns'
+// quantile grid) on both engines and folds each engine's results.
+func (e *env) window(t *testing.T, what string, m *config.Model, src chquery.Source, cols []chquery.Binning) (w18, wch chquery.WindowStats) {
+	t.Helper()
+	q, err := chquery.WindowQuery(m, src, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := e.compare(t, what, q)
+	w18, wch = foldWindow(t, o.r18, cols), foldWindow(t, o.rch, cols)
+	var orig *chquery.WindowStats
+	if o.orig18 != nil {
+		ws := foldWindow(t, o.orig18, cols)
+		orig = &ws
+	}
+	gq, ok, err := chquery.GridQuery(m, src, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok {
+		g := e.compare(t, what+" (quantile grid)", gq)
+		foldGrid(t, &w18, g.r18, cols)
+		foldGrid(t, &wch, g.rch, cols)
+		if orig != nil && g.orig18 != nil {
+			foldGrid(t, orig, g.orig18, cols)
+		}
+	}
+	if orig != nil {
+		got, err := e.client.Window(e.ctx, m, src, cols, q.Name)
+		e.same(t, what, got, *orig, err)
+	}
+	return w18, wch
 }
 
 // categoryBinning is References.compute's categorical branch.
@@ -462,32 +478,31 @@ func foldCategories(t *testing.T, r *Result) []chquery.CategoryCount {
 
 func foldWindow(t *testing.T, r *Result, cols []chquery.Binning) chquery.WindowStats {
 	d := dec{t, "window"}
+	var keys, counts []uint64
+	for _, row := range r.Rows {
+		keys, counts = append(keys, d.u64(row[0])), append(counts, d.u64(row[1]))
+	}
+	ws, err := chquery.FoldWindow(cols, keys, counts)
+	if err != nil {
+		t.Fatalf("window: %v", err)
+	}
+	return ws
+}
+
+// foldGrid reads GridQuery's one row into the numeric columns' grids.
+func foldGrid(t *testing.T, ws *chquery.WindowStats, r *Result, cols []chquery.Binning) {
+	d := dec{t, "quantile grid"}
 	row := d.one(r)
-	ws := chquery.WindowStats{Rows: d.u64(row[0]), Columns: make([]chquery.ColumnStats, len(cols))}
-	k := 1
+	k := 0
 	for i, c := range cols {
-		cs := &ws.Columns[i]
-		keys := d.i64s(row[k])
-		keys32 := make([]int32, len(keys))
-		for j, key := range keys {
-			keys32[j] = int32(key)
-		}
-		var err error
-		if cs.Bins, cs.Missing, err = chquery.FoldBins(c, keys32, d.u64s(row[k+1])); err != nil {
-			t.Fatalf("window: %v", err)
-		}
 		if c.Numeric {
-			cs.OutOfRange, cs.Grid = d.u64(row[k+2]), d.f64s(row[k+3])
-			k += 4
-		} else {
-			cs.Unseen = d.u64(row[k+2])
-			k += 3
+			ws.Columns[i].Grid = d.f64s(row[k])
+			k++
 		}
 	}
 	if k != len(row) {
-		t.Fatalf("window: %d columns, read %d", len(row), k)
+		t.Fatalf("quantile grid: %d columns, read %d", len(row), k)
 	}
-	return ws
 }
 
 func foldClassification(t *testing.T, m *config.Model, r *Result) chquery.Classification {

@@ -2,6 +2,8 @@ package chquery
 
 import (
 	"context"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -74,5 +76,54 @@ func TestHostileModelNameIsBound(t *testing.T) {
 		if ops.Predictions != want {
 			t.Errorf("model %q matched %d rows, want %d", name, ops.Predictions, want)
 		}
+	}
+}
+
+// Categories are matched by their cityHash64, computed by the exporter: the
+// two must agree with the server's for every string a category may hold,
+// or rows would fall into the wrong bin.
+func TestWindowBinsCategoriesByTheServersHash(t *testing.T) {
+	ctx := context.Background()
+	odd := []string{"", "o'hare", `c:\dir`, "nul\x00byte", "tab\there", "ünïcödé", "?", strings.Repeat("long ", 30)}
+	if err := server.Exec(ctx, "CREATE TABLE IF NOT EXISTS cats (ts DateTime, id String, c Nullable(String)) ENGINE = MergeTree ORDER BY ts"); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := server.Conn().PrepareBatch(ctx, "INSERT INTO cats (ts, id, c)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Value i of odd appears i+1 times; then 3 NULLs and 2 values the
+	// reference never had.
+	rows := []*string{nil, nil, nil}
+	for i := range odd {
+		for range i + 1 {
+			rows = append(rows, &odd[i])
+		}
+	}
+	for _, v := range []string{"new", "newer"} {
+		rows = append(rows, &v)
+	}
+	for i, v := range rows {
+		if err := batch.Append(time.Unix(1700000000, 0), strconv.Itoa(i), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		t.Fatal(err)
+	}
+	c := testClient(t)
+	m := &config.Model{Name: "m", Task: config.TaskRegression, Predictions: config.Predictions{Table: "cats", Timestamp: "ts", ID: "id", Prediction: "c"}}
+	w := Window{From: time.Unix(1700000000, 0), To: time.Unix(1700000001, 0)}
+	// The first four are top categories; all of odd was seen.
+	b := Binning{Column: Column{Name: "c"}, Categories: odd[:4], Seen: odd}
+	ws, err := c.Window(ctx, m, Source{Window: w}, []Binning{b}, "drift")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// other = values 4…7 of odd (5+6+7+8 rows) and the 2 unseen.
+	want := []uint64{1, 2, 3, 4, 5 + 6 + 7 + 8 + 2}
+	got := ws.Columns[0]
+	if ws.Rows != uint64(len(rows)) || !slices.Equal(got.Bins, want) || got.Missing != 3 || got.Unseen != 2 {
+		t.Errorf("rows %d, bins %v, missing %d, unseen %d; want %d, %v, 3, 2", ws.Rows, got.Bins, got.Missing, got.Unseen, len(rows), want)
 	}
 }

@@ -119,25 +119,21 @@ func TestBuildersRejectInvalidIdentifiers(t *testing.T) {
 	}
 }
 
+// Reference categories are hashed into the SQL, never spliced; only the
+// model and the window are bound.
 func TestWindowArgsFollowSQLOrder(t *testing.T) {
 	m := testModel()
 	w := Window{From: time.Unix(100, 0), To: time.Unix(200, 0)}
-	q, err := WindowQuery(m, Source{Window: w}, []Binning{{Column: Column{Name: "plan"}, Categories: []string{"a"}, Seen: []string{"a", "b"}}})
+	q, err := WindowQuery(m, Source{Window: w}, []Binning{{Column: Column{Name: "plan"}, Categories: []string{"a'"}, Seen: []string{"a'", "b"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []any{[]string{"a"}, []string{"a", "b"}, m.Name, int64(100), int64(200)}
-	if len(q.Args) != len(want) {
-		t.Fatalf("args %v, want %v", q.Args, want)
+	want := []any{m.Name, int64(100), int64(200)}
+	if !slices.Equal(q.Args, want) {
+		t.Errorf("args %v, want %v", q.Args, want)
 	}
-	for i := range want {
-		if s, ok := want[i].([]string); ok {
-			if got, ok := q.Args[i].([]string); !ok || strings.Join(got, ",") != strings.Join(s, ",") {
-				t.Errorf("arg %d = %v, want %v", i, q.Args[i], s)
-			}
-		} else if q.Args[i] != want[i] {
-			t.Errorf("arg %d = %v, want %v", i, q.Args[i], want[i])
-		}
+	if strings.Contains(q.SQL, "a'") {
+		t.Errorf("a category was spliced into the SQL:\n%s", q.SQL)
 	}
 }
 

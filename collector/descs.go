@@ -31,6 +31,10 @@ var (
 	queryErrorsDesc    = desc("query_errors_total", "ClickHouse queries that failed, by model and query.", "model", "query")
 	thresholdDesc      = desc("alert_threshold", "Alert threshold configured for the model; the generic rules read it.", "model", "threshold")
 	sampleRatioDesc    = desc("sample_ratio", "Share of the model's predictions the drift and performance queries read (1 = all); their counts are of the sample.", "model")
+	// Only for models whose current drift window is merged from a
+	// pre-aggregation table: its numeric bins are estimates, and its window
+	// edges are rounded to this interval.
+	preaggregatedIntervalDesc = desc("preaggregated_interval_seconds", "Interval of the pre-aggregation table the current drift window is merged from (numeric bins estimated from t-digests).", "model")
 )
 
 // What monitoring costs ClickHouse, per model, from the queries' progress.
@@ -107,7 +111,7 @@ func MetricNames() []string {
 
 var allDescs = []*prometheus.Desc{
 	buildInfoDesc, modelInfoDesc, clickhouseUpDesc, scrapeSuccessDesc, scrapeDurationDesc, queryErrorsDesc, thresholdDesc,
-	queriesDesc, readRowsDesc, readBytesDesc, querySecondsDesc, sampleRatioDesc,
+	queriesDesc, readRowsDesc, readBytesDesc, querySecondsDesc, sampleRatioDesc, preaggregatedIntervalDesc,
 	predictionsDesc, predictionRateDesc, lastPredictionDesc, lastLabelDesc, labeledDesc, labelCoverageDesc, latencyDesc, errorRatioDesc,
 	accuracyDesc, precisionDesc, recallDesc, f1Desc, classPrecisionDesc, classRecallDesc, classF1Desc, confusionDesc,
 	rocAUCDesc, logLossDesc, brierDesc, maeDesc, rmseDesc, mapeDesc, r2Desc,

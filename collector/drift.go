@@ -36,6 +36,11 @@ func collectDrift(ctx context.Context, m *model) error {
 	var cur chquery.WindowStats
 	err = m.query(queryDrift, func() (err error) {
 		src := chquery.Source{Window: currentWindow(m.Model, m.scrape.now), Sampling: sampling}
+		if p := m.Preaggregated; p != nil {
+			m.out.gauge(preaggregatedIntervalDesc, p.Interval.Seconds(), m.Name)
+			cur, err = m.scrape.target.Client.PreaggregatedWindow(ctx, m.Model, src.Window, ref.currentBinnings(), queryDrift)
+			return err
+		}
 		cur, err = m.scrape.target.Client.Window(ctx, m.Model, src, ref.currentBinnings(), queryDrift)
 		return err
 	})

@@ -40,12 +40,13 @@ func query(t *testing.T, db *compat.ChDB, sql string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// TestCurrentClickHouse runs both checks on one chDB session: the engine
+// TestCurrentClickHouse runs the checks on one chDB session: the engine
 // takes one data path per process.
 func TestCurrentClickHouse(t *testing.T) {
 	db := openChDB(t)
 	t.Run("ProductionDDL", func(t *testing.T) { productionDDL(t, db) })
 	t.Run("UserSQLParses", func(t *testing.T) { userSQLParses(t, db) })
+	t.Run("Preaggregate", func(t *testing.T) { preaggregateCurrent(t, db) })
 }
 
 // productionDDL runs schema-production.sql, which 18.16 cannot (TTL,

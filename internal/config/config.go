@@ -185,6 +185,20 @@ type Model struct {
 	// Sample is the share of predictions the heavy queries (drift and
 	// performance) read, in (0, 1]; 1 reads every row.
 	Sample float64
+	// Preaggregated is nil unless the current drift window is read from a
+	// table of per-interval partial aggregates instead of the predictions.
+	Preaggregated *Preaggregated
+}
+
+// Preaggregated names an AggregatingMergeTree table that a materialized view
+// fills with per-interval aggregate states of the model's columns (see
+// deploy/clickhouse/preaggregate.sql). Its columns are fixed by that DDL;
+// only the table and the interval are configurable.
+type Preaggregated struct {
+	Table string
+	// Interval is the length of the view's intervals, whole seconds; it is
+	// the resolution of the current window's edges.
+	Interval time.Duration
 }
 
 // Predictions names the predictions table and its columns. Optional columns

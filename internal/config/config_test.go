@@ -141,9 +141,10 @@ func TestLoadFull(t *testing.T) {
 					{Name: "sqft", Column: "sqft", Type: FeatureNumeric},
 					{Name: "region", Column: "region", Type: FeatureCategorical},
 				},
-				Reference:  &Reference{Kind: ReferenceTable, Table: "training.price_train", Prediction: "predicted_price", Label: "sold_price"},
-				Thresholds: map[string]float64{},
-				Sample:     1,
+				Reference:     &Reference{Kind: ReferenceTable, Table: "training.price_train", Prediction: "predicted_price", Label: "sold_price"},
+				Thresholds:    map[string]float64{},
+				Sample:        1,
+				Preaggregated: &Preaggregated{Table: "ml.mlmon_feature_aggregates", Interval: 5 * time.Minute},
 			},
 		},
 	}
@@ -171,7 +172,7 @@ func TestLoadFull(t *testing.T) {
 }
 
 func dumpModel(m Model) string {
-	return fmt.Sprintf("%+v GroundTruth=%+v Reference=%+v", m, m.GroundTruth, m.Reference)
+	return fmt.Sprintf("%+v GroundTruth=%+v Reference=%+v Preaggregated=%+v", m, m.GroundTruth, m.Reference, m.Preaggregated)
 }
 
 func TestParseDefaults(t *testing.T) {
@@ -1283,5 +1284,94 @@ models:
 	}
 	if cfg.ClickHouse.Password.Reveal() != "pw" || cfg.ClickHouse.PasswordFile != "" {
 		t.Errorf("password not taken from the environment")
+	}
+}
+
+func TestPreaggregated(t *testing.T) {
+	doc := head + `  - name: m
+    task: regression
+    window: 30m
+` + preds + `    preaggregated: {table: agg.mlmon_feature_aggregates, interval: 1m}
+  - name: n
+    task: regression
+` + preds
+	cfg, err := Parse([]byte(doc), WithLookupEnv(noEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Preaggregated{Table: "agg.mlmon_feature_aggregates", Interval: time.Minute}
+	if got := cfg.Models[0].Preaggregated; !reflect.DeepEqual(got, want) {
+		t.Errorf("preaggregated = %+v, want %+v", got, want)
+	}
+	if got := cfg.Models[1].Preaggregated; got != nil {
+		t.Errorf("a model without the key: preaggregated = %+v, want nil", got)
+	}
+}
+
+func TestPreaggregatedValidation(t *testing.T) {
+	model := func(name, extra, pre string) string {
+		return "  - name: " + name + "\n    task: regression\n" + extra + preds + "    preaggregated: " + pre + "\n"
+	}
+	for _, tc := range []struct {
+		name string
+		doc  string
+		want []expect
+	}{
+		{
+			name: "unknown key, with suggestion",
+			doc:  head + model("m", "", "{table: agg, interval: 1m, intervall: 2m}"),
+			want: []expect{{"intervall", "models[0].preaggregated.intervall", `unknown key (did you mean "interval"?)`}},
+		},
+		{
+			name: "missing keys",
+			doc:  head + model("m", "", "{}"),
+			want: []expect{
+				{"preaggregated: {}", "models[0].preaggregated.table", "required key missing"},
+				{"preaggregated: {}", "models[0].preaggregated.interval", "required key missing"},
+			},
+		},
+		{
+			name: "invalid table",
+			doc:  head + model("m", "", "{table: a.b.c, interval: 1m}"),
+			want: []expect{{"a.b.c", "models[0].preaggregated.table", `invalid identifier "a.b.c"`}},
+		},
+		{
+			name: "interval not a duration, zero, or fractional",
+			doc: head + model("m", "", "{table: agg, interval: soon}") + model("n", "", "{table: agg, interval: 0s}") +
+				model("o", "", "{table: agg, interval: 1500ms}"),
+			want: []expect{
+				{"interval: soon", "models[0].preaggregated.interval", `must be a duration such as 30s, 5m, 1h or 1d, got "soon"`},
+				{"interval: 0s", "models[1].preaggregated.interval", "must be greater than 0"},
+				{"interval: 1500ms", "models[2].preaggregated.interval", `must be whole seconds, got "1500ms"`},
+			},
+		},
+		{
+			// 7m does not divide the default 1h window; 30m does not divide
+			// a 45m window set on the model.
+			name: "interval does not divide the window",
+			doc:  head + model("m", "", "{table: agg, interval: 7m}") + model("n", "    window: 45m\n", "{table: agg, interval: 30m}"),
+			want: []expect{
+				{"interval: 7m", "models[0].preaggregated.interval", `must divide the model's window (1h), got "7m"`},
+				{"interval: 30m", "models[1].preaggregated.interval", `must divide the model's window (45m), got "30m"`},
+			},
+		},
+		{
+			name: "with sample",
+			doc:  head + model("m", "    sample: 0.5\n", "{table: agg, interval: 1m}"),
+			want: []expect{{"preaggregated:", "models[0].preaggregated", "cannot be combined with sample"}},
+		},
+		{
+			name: "not a mapping",
+			doc:  head + model("m", "", "agg"),
+			want: []expect{{"preaggregated: agg", "models[0].preaggregated", `must be a mapping, got "agg"`}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := Parse([]byte(tc.doc), WithLookupEnv(noEnv))
+			if err == nil {
+				t.Fatalf("no error; got %+v", cfg)
+			}
+			checkProblems(t, tc.doc, err, tc.want)
+		})
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 )
 
@@ -37,12 +38,13 @@ var (
 	clickhouseKeys  = []string{"addr", "database", "username", "password_file", "tls", "dial_timeout", "query_timeout", "max_parallel_queries"}
 	tlsKeys         = []string{"enabled", "ca_file", "cert_file", "key_file", "server_name", "insecure_skip_verify"}
 	settingsKeys    = []string{"window", "delay", "bins", "max_categories", "min_samples", "max_classes"}
-	modelKeys       = append([]string{"name", "task", "positive_class", "predictions", "ground_truth", "performance", "features", "reference", "thresholds", "sample"}, settingsKeys...)
+	modelKeys       = append([]string{"name", "task", "positive_class", "predictions", "ground_truth", "performance", "features", "reference", "thresholds", "sample", "preaggregated"}, settingsKeys...)
 	predictionsKeys = []string{"table", "timestamp", "id", "model_column", "version_column", "prediction", "score", "latency", "error"}
 	groundTruthKeys = []string{"table", "id", "label", "timestamp"}
 	performanceKeys = []string{"window", "delay"}
 	featureKeys     = []string{"name", "column", "type"}
 	referenceKeys   = []string{"from", "to", "offset", "table", "prediction", "label"}
+	preaggKeys      = []string{"table", "interval"}
 )
 
 // yamlErrorRE extracts the line from yaml.v3 syntax errors, which look like
@@ -754,7 +756,38 @@ func (w *walker) model(item *yaml.Node, path string, defaults Settings) (Model, 
 			}
 		}
 	}
+
+	if p := w.section(o, "preaggregated", preaggKeys, false); p != nil {
+		m.Preaggregated = w.preaggregated(p, m)
+	}
 	return m, nameNode
+}
+
+// preaggregated checks a model's pre-aggregation table. The interval must
+// be whole seconds, because the view rounds Unix seconds, and must divide
+// the window, so that the rounded window keeps its length. A sample does
+// not apply: the view aggregated every row, and counts of a sampled
+// reference beside unsampled current counts would mislead.
+func (w *walker) preaggregated(o *object, m Model) *Preaggregated {
+	p := &Preaggregated{}
+	w.ident(o, "table", &p.Table, true, true)
+	if !w.duration(o, "interval", &p.Interval, false) {
+		if !o.has("interval") {
+			w.missing(o, "interval")
+		}
+		return p
+	}
+	f := o.fields["interval"]
+	switch {
+	case p.Interval%time.Second != 0:
+		w.add(f.val, o.join("interval"), "must be whole seconds, got %s", describe(resolve(f.val)))
+	case m.Settings.Window%p.Interval != 0:
+		w.add(f.val, o.join("interval"), "must divide the model's window (%s), got %s", model.Duration(m.Settings.Window), describe(resolve(f.val)))
+	}
+	if m.Sample < 1 {
+		w.add(o.at, o.path, "cannot be combined with sample: the aggregates cover every row")
+	}
+	return p
 }
 
 func (w *walker) predictions(o *object, task Task, taskKnown bool) Predictions {

@@ -1,0 +1,377 @@
+package chquery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mlmon/mlmon/internal/config"
+)
+
+// The pre-aggregation table (deploy/clickhouse/preaggregate.sql) has one row
+// per model, column and interval; its column names are fixed by that DDL.
+// A materialized view fills it with aggregate states, so a window is the
+// merge of its intervals' states: a day at one-minute intervals is 1440 rows
+// per column instead of every prediction of the day.
+const (
+	aggModel      = "model"
+	aggFeature    = "feature" // the column's name in the predictions table
+	aggStart      = "interval_start"
+	aggRows       = "rows"       // countState()
+	aggPresent    = "present"    // sumState(UInt64): values not NULL (nor NaN/Inf)
+	aggSketch     = "sketch"     // quantilesTDigestState of the finite values
+	aggMin        = "min_value"  // minState of the finite values
+	aggMax        = "max_value"  // maxState of the finite values
+	aggCategories = "categories" // sumMapState([cityHash64(value)], [1])
+)
+
+// gridFromLevels picks the quantiles at WassersteinGrid out of those at
+// cdfLevels: the grid's levels, (i + 0.5)/20, are multiples of 1/1000.
+func gridFromLevels(levels []float64) ([]float64, error) {
+	if len(levels) != len(cdfLevels) {
+		return nil, fmt.Errorf("%d quantiles, want %d", len(levels), len(cdfLevels))
+	}
+	grid := make([]float64, len(WassersteinGrid))
+	for k, u := range WassersteinGrid {
+		i := int(math.Round(u*1000)) - 1
+		if cdfLevels[i] != u {
+			return nil, fmt.Errorf("grid level %g is not among the digest's levels", u)
+		}
+		grid[k] = levels[i]
+	}
+	return grid, nil
+}
+
+// cdfLevels are the levels at which a merged t-digest is read to rebuild the
+// distribution between the exact minimum and maximum: every 0.1%. That is
+// finer than the digest itself (its centroids hold up to 1% of the values
+// near the median), so the grid adds little error of its own.
+var cdfLevels = func() []float64 {
+	g := make([]float64, 999)
+	for i := range g {
+		g[i] = float64(i+1) / 1000
+	}
+	return g
+}()
+
+// PreaggregatedRange is the part of w the pre-aggregated intervals cover:
+// both edges rounded down to a multiple of the interval (in Unix time, as
+// the view rounds). The window keeps its length and ends at the start of the
+// interval that holds w.To, so the interval still being written is left out
+// when the window ends now; the window starts up to one interval early.
+func PreaggregatedRange(w Window, interval time.Duration) Window {
+	step := int64(interval / time.Second)
+	if step <= 0 {
+		return w
+	}
+	down := func(t time.Time) time.Time {
+		s := t.Unix()
+		s -= ((s % step) + step) % step
+		return time.Unix(s, 0).UTC()
+	}
+	return Window{From: down(w.From), To: down(w.To)}
+}
+
+// PreaggregatedWindowQuery merges the states of every interval whose start
+// lies in the rounded window, for every column, into one row. Each column's
+// states are picked with -MergeIf on its name, so a window costs one pass
+// over (columns × intervals) rows of the aggregate table whatever the rows
+// of the predictions table. Categorical bins are looked up by cityHash64 of
+// the bound category strings, computed by ClickHouse, and only the counts
+// come back, not the window's distinct values.
+func PreaggregatedWindowQuery(m *config.Model, w Window, cols []Binning) (Query, error) {
+	if m.Preaggregated == nil {
+		return Query{}, fmt.Errorf("model %q has no preaggregated table", m.Name)
+	}
+	if len(cols) == 0 {
+		return Query{}, errors.New("preaggregated window: no columns")
+	}
+	var ids identifiers
+	var outer, inner []string
+	var outerArgs, innerArgs []any
+	merge := func(fn, col, name, alias string) {
+		inner = append(inner, fn+"("+ids.col(col)+", "+ids.col(aggFeature)+" = ?) AS "+alias)
+		innerArgs = append(innerArgs, name)
+	}
+	for i, c := range cols {
+		n := strconv.Itoa(i)
+		merge("countMergeIf", aggRows, c.Name, "mlmon_r"+n)
+		merge("sumMergeIf", aggPresent, c.Name, "mlmon_p"+n)
+		outer = append(outer, "mlmon_r"+n, "mlmon_p"+n)
+		if c.Numeric {
+			// 18.16's t-digest answers Float32: cast, so both versions scan
+			// the same way.
+			// The Wasserstein grid's levels are among cdfLevels: one merge
+			// of the digests serves both.
+			merge("quantilesTDigestMergeIf("+floatList(cdfLevels)+")", aggSketch, c.Name, "mlmon_q"+n)
+			merge("minMergeIf", aggMin, c.Name, "mlmon_min"+n)
+			merge("maxMergeIf", aggMax, c.Name, "mlmon_max"+n)
+			outer = append(outer, "CAST(mlmon_q"+n+" AS Array(Float64))", "mlmon_min"+n, "mlmon_max"+n)
+			continue
+		}
+		cm := "mlmon_m" + n
+		merge("sumMapMergeIf", aggCategories, c.Name, cm)
+		// count(values) looks each value's hash up in the merged map; one the
+		// window lacks reads as 0 (arrayElement at index 0).
+		count := func(values string) string {
+			return "arrayMap(mlmon_h -> arrayElement(tupleElement(" + cm + ", 2), indexOf(tupleElement(" + cm + ", 1), mlmon_h)), arrayMap(mlmon_s -> cityHash64(mlmon_s), " + values + "))"
+		}
+		// The distinct count names the map outside a lambda: 18.16 drops a
+		// subquery column that only lambdas use ("Unknown identifier").
+		outer = append(outer, "length(tupleElement("+cm+", 1))")
+		if len(c.Categories) > 0 {
+			outer = append(outer, count("?"))
+			outerArgs = append(outerArgs, c.Categories)
+		} else {
+			outer = append(outer, "emptyArrayUInt64()")
+		}
+		if len(c.Seen) > 0 {
+			outer = append(outer, "arraySum("+count("?")+")")
+			outerArgs = append(outerArgs, c.Seen)
+		} else {
+			outer = append(outer, "toUInt64(0)")
+		}
+	}
+	p := m.Preaggregated
+	r := PreaggregatedRange(w, p.Interval)
+	var b sqlBuilder
+	b.add("SELECT "+strings.Join(outer, ", "), outerArgs...)
+	b.add(" FROM (SELECT "+strings.Join(inner, ", "), innerArgs...)
+	b.add(" FROM "+ids.table(p.Table)+" WHERE "+ids.col(aggModel)+" = ? AND "+ids.col(aggFeature)+" IN (", m.Name)
+	for i, c := range cols {
+		if i > 0 {
+			b.add(", ")
+		}
+		b.add("?", c.Name)
+	}
+	b.add(") AND ")
+	b.window(ids.col(aggStart), r)
+	b.add(")")
+	if ids.err != nil {
+		return Query{}, ids.err
+	}
+	return b.query("drift"), nil
+}
+
+// PreaggregatedWindow runs PreaggregatedWindowQuery and returns what Window
+// returns for the same rows: row, missing and categorical counts exactly;
+// numeric bins and out-of-range counts estimated from the merged t-digest
+// (see estimateNumeric), and Grid read off the digest too.
+func (c *Client) PreaggregatedWindow(ctx context.Context, m *config.Model, w Window, cols []Binning, name string) (WindowStats, error) {
+	q, err := PreaggregatedWindowQuery(m, w, cols)
+	if err != nil {
+		return WindowStats{}, err
+	}
+	q.Name = name
+	raw := make([]preaggColumn, len(cols))
+	var dest []any
+	for i, col := range cols {
+		r := &raw[i]
+		dest = append(dest, &r.rows, &r.present)
+		if col.Numeric {
+			dest = append(dest, &r.levels, &r.min, &r.max)
+		} else {
+			dest = append(dest, &r.distinct, &r.top, &r.seen)
+		}
+	}
+	if err := c.QueryRow(ctx, m.Name, q, dest...); err != nil {
+		return WindowStats{}, err
+	}
+	ws, err := foldPreaggregated(cols, raw)
+	if err != nil {
+		return WindowStats{}, fmt.Errorf("query %s: %s: %w", name, m.Preaggregated.Table, err)
+	}
+	return ws, nil
+}
+
+// preaggColumn is one column's merged aggregates as the query returns them.
+type preaggColumn struct {
+	rows, present uint64
+	// numeric
+	levels   []float64 // at cdfLevels
+	min, max float64
+	// categorical
+	distinct uint64
+	top      []uint64 // per top category
+	seen     uint64   // values among the reference's
+}
+
+// foldPreaggregated turns the merged aggregates into WindowStats. Every
+// column is aggregated from the same prediction rows, so the window's rows
+// are the largest count; a column with none while others have rows is not
+// in the view, which would otherwise read as a feature gone missing.
+func foldPreaggregated(cols []Binning, raw []preaggColumn) (ws WindowStats, err error) {
+	for _, r := range raw {
+		ws.Rows = max(ws.Rows, r.rows)
+	}
+	ws.Columns = make([]ColumnStats, len(cols))
+	for i, c := range cols {
+		r, cs := raw[i], &ws.Columns[i]
+		if r.rows == 0 && ws.Rows > 0 {
+			return WindowStats{}, fmt.Errorf("column %s has no aggregates in the window (is it listed in the materialized view?)", c.Name)
+		}
+		if r.present > ws.Rows {
+			return WindowStats{}, fmt.Errorf("column %s: %d values in %d rows", c.Name, r.present, ws.Rows)
+		}
+		cs.Missing = ws.Rows - r.present
+		if c.Numeric {
+			cs.Bins, cs.OutOfRange = estimateNumeric(c, r)
+			if cs.Grid, err = gridFromLevels(r.levels); err != nil {
+				return WindowStats{}, fmt.Errorf("column %s: %w", c.Name, err)
+			}
+			continue
+		}
+		if len(r.top) != len(c.Categories) {
+			return WindowStats{}, fmt.Errorf("column %s: %d counts for %d categories", c.Name, len(r.top), len(c.Categories))
+		}
+		cs.Bins = make([]uint64, len(c.Categories)+1)
+		var inTop uint64
+		for k, n := range r.top {
+			cs.Bins[k] = n
+			inTop += n
+		}
+		if inTop > r.present || r.seen > r.present {
+			return WindowStats{}, fmt.Errorf("column %s: category counts exceed its %d values", c.Name, r.present)
+		}
+		cs.Bins[len(c.Categories)] = r.present - inTop
+		switch {
+		case len(c.Seen) > 0:
+			cs.Unseen = r.present - r.seen
+		case c.Seen != nil: // the reference had no value at all
+			cs.Unseen = r.present
+		}
+	}
+	return ws, nil
+}
+
+// estimateNumeric estimates a numeric column's bin and out-of-range counts
+// from its merged digest: the share below each edge, read off the digest's
+// quantiles, times the values present. Cumulative counts are rounded, so the
+// bins sum to the values present exactly. The exact minimum and maximum
+// anchor the ends, so a window inside the reference range has no values out
+// of range, exactly. ClickHouse's t-digest keeps no centroid above 1% of the
+// values near the median (4·q·(1−q)·1%), and the error of a share is
+// bounded by about half a centroid; measured against full scans it is a few
+// tenths of a percent of the values (README, "Pre-aggregation").
+func estimateNumeric(c Binning, r preaggColumn) (bins []uint64, outOfRange uint64) {
+	bins = make([]uint64, len(c.Edges)+1)
+	if r.present == 0 {
+		return bins, 0
+	}
+	d := newDigestCDF(r.min, r.max, r.levels)
+	n := float64(r.present)
+	count := func(share float64) uint64 { return uint64(math.Round(n * min(max(share, 0), 1))) }
+	var prev uint64
+	for k, e := range c.Edges {
+		cum := max(prev, count(d.below(e)))
+		bins[k] = cum - prev
+		prev = cum
+	}
+	bins[len(c.Edges)] = r.present - prev
+	if r.min < c.Min {
+		outOfRange += count(d.below(c.Min))
+	}
+	if r.max > c.Max {
+		outOfRange += r.present - count(d.atMost(c.Max))
+	}
+	return bins, min(outOfRange, r.present)
+}
+
+// maxRamp is the widest share over which the digest's quantiles climb from
+// one run of tied values to the next. Tied values fill whole centroids of
+// one mean, so the quantiles are flat across them and interpolate only from
+// the last centroid of one run to the first of the next: at most two half
+// centroids, 1% of the values, plus the grid's steps. The boundary between
+// the runs — the share below the upper value — is best read at the middle
+// of that climb, where the two half centroids meet, not at its top, which
+// would count half a centroid of the upper value below it.
+const maxRamp = 0.025
+
+// digestCDF is the distribution a merged t-digest describes, as points
+// (value, share at or below) from the exact minimum (share 0) through the
+// digest's quantiles to the exact maximum (share 1). Values compare as
+// Float32, the digest's precision: a value the digest stores (Float32) and
+// the same edge in Float64 are equal, not a rounding error apart.
+type digestCDF struct {
+	q []float32
+	p []float64
+}
+
+func newDigestCDF(lo, hi float64, levels []float64) digestCDF {
+	d := digestCDF{q: []float32{float32(lo)}, p: []float64{0}}
+	for i, v := range levels {
+		if i >= len(cdfLevels) || math.IsNaN(v) {
+			continue
+		}
+		// Monotone and within [min, max], whatever the digest's rounding.
+		q := min(max(float32(v), d.q[len(d.q)-1]), float32(hi))
+		d.q, d.p = append(d.q, q), append(d.p, cdfLevels[i])
+	}
+	d.q, d.p = append(d.q, float32(hi)), append(d.p, 1)
+	return d
+}
+
+// below estimates the share of values < e: linear between the points that
+// bracket e, the first at or above it included.
+func (d digestCDF) below(e float64) float64 {
+	x := float32(e)
+	last := len(d.q) - 1
+	switch {
+	case math.IsNaN(e) || x <= d.q[0]:
+		return 0
+	case x > d.q[last]:
+		return 1
+	}
+	hi := 1
+	for d.q[hi] < x {
+		hi++
+	}
+	if d.q[hi] == x && hi < last && d.q[hi+1] == x { // the start of a run of ties
+		start := hi - 1
+		for start > 0 && d.q[start-1] < d.q[start] {
+			start--
+		}
+		if d.p[hi]-d.p[start] <= maxRamp {
+			return (d.p[start] + d.p[hi]) / 2
+		}
+	}
+	return d.interpolate(hi-1, hi, x)
+}
+
+// atMost estimates the share of values ≤ e.
+func (d digestCDF) atMost(e float64) float64 {
+	x := float32(e)
+	last := len(d.q) - 1
+	switch {
+	case math.IsNaN(e) || x < d.q[0]:
+		return 0
+	case x >= d.q[last]:
+		return 1
+	}
+	lo := last - 1
+	for d.q[lo] > x {
+		lo--
+	}
+	if d.q[lo] == x && lo > 0 && d.q[lo-1] == x { // the end of a run of ties
+		end := lo + 1
+		for end < last && d.q[end+1] > d.q[end] {
+			end++
+		}
+		if d.p[end]-d.p[lo] <= maxRamp {
+			return (d.p[lo] + d.p[end]) / 2
+		}
+	}
+	return d.interpolate(lo, lo+1, x)
+}
+
+func (d digestCDF) interpolate(i, j int, x float32) float64 {
+	if d.q[j] == d.q[i] {
+		return (d.p[i] + d.p[j]) / 2
+	}
+	t := float64(x-d.q[i]) / float64(d.q[j]-d.q[i])
+	return d.p[i] + t*(d.p[j]-d.p[i])
+}

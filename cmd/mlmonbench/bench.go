@@ -55,7 +55,8 @@ func (b *bench) run(n, f int) result {
 	r := result{rows: n, features: f}
 	r.floor = b.floor(now)
 	fmt.Fprintf(os.Stderr, "  floor %s\n", r.floor.Round(time.Millisecond))
-	r.cold, r.warm, r.queriesPerScrape, r.exporterBytes, r.rssMiB = b.scrape(numeric, categorical)
+	sc := b.scrape(numeric, categorical, scenario{tables: benchTables})
+	r.cold, r.warm, r.queriesPerScrape, r.exporterBytes, r.rssMiB = sc.cold, sc.warm, sc.queries, sc.bytesPerScrape, sc.rssMiB
 	fmt.Fprintf(os.Stderr, "  scrape cold %s, warm %s, %.0f queries, %.0f MiB RSS\n", r.cold.Round(time.Millisecond), r.warm.Round(time.Millisecond), r.queriesPerScrape, r.rssMiB)
 	if b.naive {
 		r.naiveTime, r.naiveBytes = b.naivePeer(numeric, categorical, now)
@@ -77,9 +78,21 @@ func columns(numeric, categorical int) (defs, names []string) {
 }
 
 // seed generates the rows inside ClickHouse (INSERT … SELECT from numbers),
-// so that seeding millions of rows is bounded by the server, not a client.
+// so that seeding millions of rows is bounded by the server, not a client:
+// a reference day of n/5 rows, n rows over the current hour, their labels.
 func (b *bench) seed(n, numeric, categorical int, now time.Time) error {
-	ctx := context.Background()
+	return b.srv.Exec(context.Background(), seedSQL(benchTables, n, time.Hour, numeric, categorical, now)...)
+}
+
+// tables is where a scenario's predictions and labels live.
+type tables struct{ predictions, labels string }
+
+var benchTables = tables{"bench", "bench_labels"}
+
+// seedSQL creates t's tables and fills them: a reference day of max(n/5,
+// 1000) rows, n rows over [now - span, now) drifted by +5, and a label a
+// minute after each prediction of the last hour.
+func seedSQL(t tables, n int, span time.Duration, numeric, categorical int, now time.Time) []string {
 	defs, _ := columns(numeric, categorical)
 	values := func(shift string) string {
 		var v []string
@@ -92,20 +105,21 @@ func (b *bench) seed(n, numeric, categorical int, now time.Time) error {
 		return strings.Join(v, ", ")
 	}
 	insert := func(from time.Time, span time.Duration, rows int, shift string) string {
-		return fmt.Sprintf(`INSERT INTO bench SELECT toDateTime(%d + intDiv(number * %d, %d)), concat(toString(number), '-', toString(%d)),
+		return fmt.Sprintf(`INSERT INTO %s SELECT toDateTime(%d + intDiv(number * %d, %d)), concat(toString(number), '-', toString(%d)),
 			concat('m', toString(number %% %d)), toString(cityHash64(number, 7) %% 2), (cityHash64(number, 8) %% 1000) / 1000,
 			(cityHash64(number, 9) %% 200) + 1, cityHash64(number, 10) %% 100 = 0, %s FROM numbers(%d)`,
-			from.Unix(), int64(span.Seconds()), rows, from.Unix(), models, values(shift), rows)
+			t.predictions, from.Unix(), int64(span.Seconds()), rows, from.Unix(), models, values(shift), rows)
 	}
-	return b.srv.Exec(ctx,
-		"DROP TABLE IF EXISTS bench", "DROP TABLE IF EXISTS bench_labels",
-		"CREATE TABLE bench (ts DateTime, request_id String, model String, prediction String, score Float64, latency_ms Float64, is_error UInt8, "+
-			strings.Join(defs, ", ")+") ENGINE = MergeTree PARTITION BY toYYYYMMDD(ts) ORDER BY (model, ts)",
-		"CREATE TABLE bench_labels (request_id String, label String, ts DateTime) ENGINE = MergeTree ORDER BY request_id",
+	return []string{
+		"DROP TABLE IF EXISTS " + t.predictions, "DROP TABLE IF EXISTS " + t.labels,
+		"CREATE TABLE " + t.predictions + " (ts DateTime, request_id String, model String, prediction String, score Float64, latency_ms Float64, is_error UInt8, " +
+			strings.Join(defs, ", ") + ") ENGINE = MergeTree PARTITION BY toYYYYMMDD(ts) ORDER BY (model, ts)",
+		"CREATE TABLE " + t.labels + " (request_id String, label String, ts DateTime) ENGINE = MergeTree ORDER BY request_id",
 		insert(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 24*time.Hour, max(n/5, 1000), "0"),
-		insert(now.Add(-time.Hour), time.Hour, n, "5"),
-		fmt.Sprintf(`INSERT INTO bench_labels SELECT request_id, toString(cityHash64(request_id) %% 2), ts + 60 FROM bench WHERE ts >= toDateTime(%d)`, now.Add(-time.Hour).Unix()),
-	)
+		insert(now.Add(-span), span, n, "5"),
+		fmt.Sprintf(`INSERT INTO %s SELECT request_id, toString(cityHash64(request_id) %% 2), ts + 60 FROM %s WHERE ts >= toDateTime(%d)`,
+			t.labels, t.predictions, now.Add(-time.Hour).Unix()),
+	}
 }
 
 // floor is the least a scrape can cost: one pass over every column it reads
@@ -197,7 +211,23 @@ func (cw countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (b *bench) scrape(numeric, categorical int) (cold, warm time.Duration, queries float64, bytesPerScrape int64, rssMiB float64) {
+// scenario is what the exporter is pointed at: the tables and any keys each
+// model adds to the default configuration (one YAML line each).
+type scenario struct {
+	tables
+	modelKeys []string
+}
+
+// scraped is what the exporter's scrapes of one scenario cost.
+type scraped struct {
+	cold, warm     time.Duration
+	queries        float64 // per warm scrape
+	readRows       float64 // ClickHouse rows read per warm scrape, from the cost counters
+	bytesPerScrape int64   // ClickHouse sent the exporter per warm scrape
+	rssMiB         float64
+}
+
+func (b *bench) scrape(numeric, categorical int, sc scenario) scraped {
 	proxy := newProxy(b.srv.Addr())
 	defer proxy.ln.Close()
 	_, names := columns(numeric, categorical)
@@ -215,11 +245,14 @@ func (b *bench) scrape(numeric, categorical int) (cold, warm time.Duration, quer
 		fmt.Fprintf(&cfg, `  - name: m%d
     task: binary_classification
     positive_class: "1"
-    predictions: {table: bench, timestamp: ts, id: request_id, model_column: model, prediction: prediction, score: score, latency: latency_ms, error: is_error}
-    ground_truth: {table: bench_labels, id: request_id, label: label, timestamp: ts}
+    predictions: {table: %s, timestamp: ts, id: request_id, model_column: model, prediction: prediction, score: score, latency: latency_ms, error: is_error}
+    ground_truth: {table: %s, id: request_id, label: label, timestamp: ts}
     features:
 %s    reference: {from: 2026-01-01T00:00:00Z, to: 2026-01-02T00:00:00Z}
-`, m, features.String())
+`, m, sc.predictions, sc.labels, features.String())
+		for _, k := range sc.modelKeys {
+			fmt.Fprintf(&cfg, "    %s\n", k)
+		}
 	}
 	path := filepath.Join(b.dir, "mlmon.yml")
 	check(os.WriteFile(path, []byte(cfg.String()), 0o644))
@@ -253,10 +286,12 @@ func (b *bench) scrape(numeric, categorical int) (cold, warm time.Duration, quer
 		}
 		return string(body)
 	}
+	var r scraped
 	start := time.Now()
 	get()
-	cold = time.Since(start)
-	before, received := sumMetric(get(), "mlmon_clickhouse_queries_total"), proxy.received.Load()
+	r.cold = time.Since(start)
+	first := get()
+	received := proxy.received.Load()
 	var ds []time.Duration
 	var last string
 	for range b.scrapes {
@@ -265,11 +300,15 @@ func (b *bench) scrape(numeric, categorical int) (cold, warm time.Duration, quer
 		ds = append(ds, time.Since(start))
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	// The scrape that read `before` is counted too: its queries ran before
-	// the counters were collected.
-	queries = (sumMetric(last, "mlmon_clickhouse_queries_total") - before) / float64(b.scrapes)
-	bytesPerScrape = (proxy.received.Load() - received) / int64(b.scrapes)
-	return cold, ds[len(ds)/2], queries, bytesPerScrape, peakRSS(cmd.Process.Pid)
+	r.warm = ds[len(ds)/2]
+	// Each scrape's counters include its own queries, so the difference
+	// between the first and the last covers the b.scrapes scrapes after the
+	// first.
+	per := func(metric string) float64 { return (sumMetric(last, metric) - sumMetric(first, metric)) / float64(b.scrapes) }
+	r.queries, r.readRows = per("mlmon_clickhouse_queries_total"), per("mlmon_clickhouse_read_rows_total")
+	r.bytesPerScrape = (proxy.received.Load() - received) / int64(b.scrapes)
+	r.rssMiB = peakRSS(cmd.Process.Pid)
+	return r
 }
 
 func sumMetric(text, name string) float64 {

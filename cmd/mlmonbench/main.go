@@ -3,10 +3,12 @@
 // reports, per size, the floor (one pass over every column a scrape needs,
 // plus the join with the labels), the exporter's scrape time (cold and with
 // the reference cached), its peak RSS and queries per scrape, and a naive
-// peer that pulls the window's rows and computes the same metrics in Go.
+// peer that pulls the window's rows and computes the same metrics in Go;
+// then a 24 h window scraped from the predictions and from the per-minute
+// aggregates of deploy/clickhouse/preaggregate.sql.
 //
 //	go run ./cmd/mlmonbench                      # default sizes
-//	go run ./cmd/mlmonbench --rows=1000000 --features=25 --naive=false
+//	go run ./cmd/mlmonbench --rows=1000000 --features=25 --naive=false --preagg-rows=0
 package main
 
 import (
@@ -27,6 +29,7 @@ func main() {
 		featuresFlag = kingpin.Flag("features", "Features per model at the largest row count, comma-separated sizes (4 numeric : 1 categorical).").Default("5,15,25").String()
 		scrapes      = kingpin.Flag("scrapes", "Warm scrapes per size (the median is reported).").Default("5").Int()
 		naive        = kingpin.Flag("naive", "Also run the naive peer.").Default("true").Bool()
+		preaggRows   = kingpin.Flag("preagg-rows", "Rows over 24 h for the pre-aggregation comparison (0: skip it).").Default("10000000").Int()
 		keep         = kingpin.Flag("keep", "Keep the ClickHouse data directory.").Bool()
 	)
 	kingpin.Parse()
@@ -56,8 +59,16 @@ func main() {
 	for _, f := range features[:len(features)-1] {
 		results = append(results, b.run(maxN, f))
 	}
+	var pre *preaggResult
+	if *preaggRows > 0 {
+		r := b.preaggregated(*preaggRows, maxF-maxF/5, maxF/5)
+		pre = &r
+	}
 	fmt.Println()
 	printTable(os.Stdout, results)
+	if pre != nil {
+		printPreagg(os.Stdout, *pre)
+	}
 }
 
 func ints(s string) ([]int, error) {

@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // preaggTables hold the pre-aggregation scenario: a day of predictions whose
@@ -19,7 +23,16 @@ var preaggTables = tables{"bench_day", "bench_day_labels"}
 type preaggResult struct {
 	rows, features int
 	seed           time.Duration
-	full, preagg   scraped
+	full           scraped
+	preagg         []scraped // at preaggIntervals
+}
+
+// preaggIntervals are the views' intervals compared: the edges' resolution
+// against the states merged per window (1440 or 288 per column a day).
+var preaggIntervals = []time.Duration{time.Minute, 5 * time.Minute}
+
+func aggregateTable(interval time.Duration) string {
+	return fmt.Sprintf("mlmon_feature_aggregates_%ds", int(interval.Seconds()))
 }
 
 // preaggregated seeds n rows over 24 h (labels for the last hour) through
@@ -30,21 +43,27 @@ func (b *bench) preaggregated(n, numeric, categorical int) preaggResult {
 	fmt.Fprintf(os.Stderr, "pre-aggregation: seeding %d rows over 24 h × %d features through the views\n", n, numeric+categorical)
 	table, err := aggregateTableDDL()
 	check(err)
-	stmts := []string{"DROP TABLE IF EXISTS mlmon_feature_aggregates", table}
 	create := seedSQL(preaggTables, n, 24*time.Hour, numeric, categorical, now)
 	// The views must exist before the rows are inserted: create the
 	// tables, then the views, then insert.
-	stmts = append(stmts, create[:4]...)
-	stmts = append(stmts, views(preaggTables.predictions, numeric, categorical)...)
+	stmts := slices.Clone(create[:4])
+	for _, iv := range preaggIntervals {
+		agg := aggregateTable(iv)
+		stmts = append(stmts, "DROP TABLE IF EXISTS "+agg, strings.Replace(table, "mlmon_feature_aggregates", agg, 1))
+		stmts = append(stmts, views(preaggTables.predictions, agg, iv, numeric, categorical)...)
+	}
 	start := time.Now()
 	check(b.srv.Exec(context.Background(), append(stmts, create[4:]...)...))
 	r := preaggResult{rows: n, features: numeric + categorical, seed: time.Since(start)}
 	day := []string{"window: 24h", "performance: {window: 1h}"}
 	r.full = b.scrape(numeric, categorical, scenario{tables: preaggTables, modelKeys: day})
 	fmt.Fprintf(os.Stderr, "  full scan: warm %s, %.0f rows read\n", r.full.warm.Round(time.Millisecond), r.full.readRows)
-	r.preagg = b.scrape(numeric, categorical, scenario{tables: preaggTables,
-		modelKeys: append(day, "preaggregated: {table: mlmon_feature_aggregates, interval: 1m}")})
-	fmt.Fprintf(os.Stderr, "  pre-aggregated: warm %s, %.0f rows read\n", r.preagg.warm.Round(time.Millisecond), r.preagg.readRows)
+	for _, iv := range preaggIntervals {
+		key := fmt.Sprintf("preaggregated: {table: %s, interval: %s}", aggregateTable(iv), model.Duration(iv))
+		sc := b.scrape(numeric, categorical, scenario{tables: preaggTables, modelKeys: append(day, key)})
+		fmt.Fprintf(os.Stderr, "  pre-aggregated, %s: warm %s, %.0f rows read\n", model.Duration(iv), sc.warm.Round(time.Millisecond), sc.readRows)
+		r.preagg = append(r.preagg, sc)
+	}
 	return r
 }
 
@@ -67,7 +86,7 @@ func aggregateTableDDL() (string, error) {
 // views adapts the shipped views to the benchmark's columns, as the DDL's
 // comments tell users to: numeric features and the score in one, the
 // categorical features and the prediction in the other.
-func views(table string, numeric, categorical int) []string {
+func views(table, agg string, interval time.Duration, numeric, categorical int) []string {
 	_, names := columns(numeric, categorical)
 	var numNames, numValues, catNames, catValues []string
 	for i, n := range append(names, "score", "prediction") {
@@ -77,19 +96,20 @@ func views(table string, numeric, categorical int) []string {
 			catNames, catValues = append(catNames, "'"+n+"'"), append(catValues, "toNullable(toString("+n+"))")
 		}
 	}
+	secs := strconv.Itoa(int(interval.Seconds()))
 	view := func(name, states, names, values string) string {
-		return `CREATE MATERIALIZED VIEW ` + name + ` TO mlmon_feature_aggregates AS SELECT model, feature,
-			toDateTime(intDiv(toUInt32(ts), 60) * 60) AS interval_start, countState() AS rows, ` + states + `
+		return `CREATE MATERIALIZED VIEW ` + name + ` TO ` + agg + ` AS SELECT model, feature,
+			toDateTime(intDiv(toUInt32(ts), ` + secs + `) * ` + secs + `) AS interval_start, countState() AS rows, ` + states + `
 			FROM ` + table + ` ARRAY JOIN [` + names + `] AS feature, [` + values + `] AS value
 			GROUP BY model, feature, interval_start`
 	}
 	return []string{
-		"DROP TABLE IF EXISTS bench_day_numeric", "DROP TABLE IF EXISTS bench_day_categorical",
-		view("bench_day_numeric", `sumState(toUInt64(isFinite(value))) AS present,
+		"DROP TABLE IF EXISTS " + agg + "_numeric", "DROP TABLE IF EXISTS " + agg + "_categorical",
+		view(agg+"_numeric", `sumState(toUInt64(isFinite(value))) AS present,
 			quantilesTDigestStateIf(0.5)(value, isFinite(value)) AS sketch, minStateIf(value, isFinite(value)) AS min_value,
 			maxStateIf(value, isFinite(value)) AS max_value, sumMapStateIf([toUInt64(0)], [toUInt64(0)], 0) AS categories`,
 			strings.Join(numNames, ", "), strings.Join(numValues, ", ")),
-		view("bench_day_categorical", `sumState(toUInt64(isNotNull(value))) AS present,
+		view(agg+"_categorical", `sumState(toUInt64(isNotNull(value))) AS present,
 			quantilesTDigestStateIf(0.5)(toFloat64(0), 0) AS sketch, minStateIf(toFloat64(0), 0) AS min_value,
 			maxStateIf(toFloat64(0), 0) AS max_value,
 			sumMapStateIf([cityHash64(ifNull(value, ''))], [toUInt64(1)], isNotNull(value)) AS categories`,
@@ -101,13 +121,17 @@ func printPreagg(w io.Writer, r preaggResult) {
 	fmt.Fprintf(w, "\n24 h window, %d rows, %d features, 3 models (seeded through the views in %s):\n\n", r.rows, r.features, r.seed.Round(time.Second))
 	fmt.Fprintln(w, "| drift window from | scrape (warm) | scrape (cold) | ClickHouse rows read/scrape | queries/scrape | exporter peak RSS |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
-	for _, x := range []struct {
-		name string
-		s    scraped
-	}{{"predictions (full scan)", r.full}, {"per-minute aggregates", r.preagg}} {
-		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.0f | %.0f MiB |\n", x.name, x.s.warm.Round(time.Millisecond), x.s.cold.Round(time.Millisecond),
-			x.s.readRows, x.s.queries, x.s.rssMiB)
+	row := func(name string, x scraped) {
+		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.0f | %.0f MiB |\n", name, x.warm.Round(time.Millisecond), x.cold.Round(time.Millisecond),
+			x.readRows, x.queries, x.rssMiB)
 	}
-	fmt.Fprintf(w, "\nfull scan / pre-aggregated: %.1f× the time, %.0f× the rows read\n",
-		r.full.warm.Seconds()/r.preagg.warm.Seconds(), r.full.readRows/max(r.preagg.readRows, 1))
+	row("predictions (full scan)", r.full)
+	for i, iv := range preaggIntervals {
+		row(fmt.Sprintf("aggregates every %s", model.Duration(iv)), r.preagg[i])
+	}
+	fmt.Fprintln(w)
+	for i, iv := range preaggIntervals {
+		fmt.Fprintf(w, "full scan / aggregates every %s: %.1f× the time, %.1f× the rows read\n", model.Duration(iv),
+			r.full.warm.Seconds()/r.preagg[i].warm.Seconds(), r.full.readRows/max(r.preagg[i].readRows, 1))
+	}
 }

@@ -41,36 +41,44 @@ func preaggregateCurrent(t *testing.T, db *compat.ChDB) {
 		{Column: chquery.Column{Name: "region"}, Categories: []string{"eu"}},
 	}
 	w := chquery.Window{From: time.Unix(1780308000, 0), To: time.Unix(1780311600, 0)} // the first hour
-	q, err := chquery.PreaggregatedWindowQuery(m, w, cols)
-	if err != nil {
-		t.Fatal(err)
+	run := func(q chquery.Query, ok bool, err error) *compat.Result {
+		t.Helper()
+		if err != nil || !ok {
+			t.Fatalf("query: ok %v, %v", ok, err)
+		}
+		sql, err := compat.Bind(q.SQL, q.Args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := db.Query(sql)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, sql)
+		}
+		return r
 	}
-	sql, err := compat.Bind(q.SQL, q.Args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := db.Query(sql)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, sql)
-	}
-	var types []string
-	for _, c := range r.Columns {
-		types = append(types, c.Type)
-	}
-	want := []string{"UInt64", "UInt64", "Array(Float64)", "Float64", "Float64",
-		"UInt64", "UInt64", "UInt64", "Array(UInt64)", "UInt64",
-		"UInt64", "UInt64", "UInt64", "Array(UInt64)", "UInt64"}
-	if !slices.Equal(types, want) {
-		t.Fatalf("column types %v, want %v", types, want)
-	}
-	cell := func(i int) string { return compat.Format(r.Rows[0][i]) }
-	// Independently: the first hour is rows 0…3599; plan cycles through three
-	// values, region is NULL for every fourth row.
-	for i, want := range map[int]string{0: "3600", 1: "3600", 3: "20", 4: "69",
-		5: "3600", 6: "3600", 7: "3", 8: "[1200, 1200]", 9: "2400",
-		10: "3600", 11: "2700", 12: "1", 13: "[2700]", 14: "0"} {
-		if got := cell(i); strings.ReplaceAll(got, " ", "") != strings.ReplaceAll(want, " ", "") {
-			t.Errorf("column %d (%s) = %s, want %s", i, r.Columns[i].Name, got, want)
+	check := func(what string, r *compat.Result, types []string, cells map[int]string) {
+		t.Helper()
+		var got []string
+		for _, c := range r.Columns {
+			got = append(got, c.Type)
+		}
+		if !slices.Equal(got, types) || len(r.Rows) != 1 {
+			t.Fatalf("%s: column types %v in %d rows, want %v in one", what, got, len(r.Rows), types)
+		}
+		for i, want := range cells {
+			if got := compat.Format(r.Rows[0][i]); strings.ReplaceAll(got, " ", "") != strings.ReplaceAll(want, " ", "") {
+				t.Errorf("%s: column %d (%s) = %s, want %s", what, i, r.Columns[i].Name, got, want)
+			}
 		}
 	}
+	// Independently: the first hour is rows 0…3599; age is 20 + n % 50
+	// (20…69); plan cycles through three values, region is NULL for every
+	// fourth row.
+	check("categorical", run(chquery.PreaggregatedWindowQuery(m, w, cols)),
+		[]string{"UInt64", "UInt64", "UInt64", "Array(UInt64)", "UInt64", "UInt64", "UInt64", "UInt64", "Array(UInt64)", "UInt64"},
+		map[int]string{0: "3600", 1: "3600", 2: "3", 3: "[1200, 1200]", 4: "2400",
+			5: "3600", 6: "2700", 7: "1", 8: "[2700]", 9: "0"})
+	check("numeric", run(chquery.PreaggregatedDigestQuery(m, w, cols)),
+		[]string{"String", "UInt64", "UInt64", "Array(Float64)", "Float64", "Float64"},
+		map[int]string{0: `"age"`, 1: "3600", 2: "3600", 4: "20", 5: "69"})
 }

@@ -77,18 +77,20 @@ func PreaggregatedRange(w Window, interval time.Duration) Window {
 }
 
 // PreaggregatedWindowQuery merges the states of every interval whose start
-// lies in the rounded window, for every column, into one row. Each column's
-// states are picked with -MergeIf on its name, so a window costs one pass
-// over (columns × intervals) rows of the aggregate table whatever the rows
-// of the predictions table. Categorical bins are looked up by cityHash64 of
-// the bound category strings, computed by ClickHouse, and only the counts
-// come back, not the window's distinct values.
-func PreaggregatedWindowQuery(m *config.Model, w Window, cols []Binning) (Query, error) {
+// lies in the rounded window, for every categorical column, into one row
+// (numeric columns are PreaggregatedDigestQuery's; ok is false when cols
+// has no categorical column). Each column's states are picked with -MergeIf
+// on its name, so a window costs one pass over (columns × intervals) rows of
+// the aggregate table whatever the rows of the predictions table.
+// Categorical bins are looked up by cityHash64 of the bound category
+// strings, computed by ClickHouse, and only the counts come back, not the
+// window's distinct values.
+func PreaggregatedWindowQuery(m *config.Model, w Window, cols []Binning) (q Query, ok bool, err error) {
 	if m.Preaggregated == nil {
-		return Query{}, fmt.Errorf("model %q has no preaggregated table", m.Name)
+		return Query{}, false, fmt.Errorf("model %q has no preaggregated table", m.Name)
 	}
 	if len(cols) == 0 {
-		return Query{}, errors.New("preaggregated window: no columns")
+		return Query{}, false, errors.New("preaggregated window: no columns")
 	}
 	var ids identifiers
 	var outer, inner []string
@@ -97,22 +99,16 @@ func PreaggregatedWindowQuery(m *config.Model, w Window, cols []Binning) (Query,
 		inner = append(inner, fn+"("+ids.col(col)+", "+ids.col(aggFeature)+" = ?) AS "+alias)
 		innerArgs = append(innerArgs, name)
 	}
+	var names []string
 	for i, c := range cols {
+		if c.Numeric {
+			continue
+		}
+		names = append(names, c.Name)
 		n := strconv.Itoa(i)
 		merge("countMergeIf", aggRows, c.Name, "mlmon_r"+n)
 		merge("sumMergeIf", aggPresent, c.Name, "mlmon_p"+n)
 		outer = append(outer, "mlmon_r"+n, "mlmon_p"+n)
-		if c.Numeric {
-			// 18.16's t-digest answers Float32: cast, so both versions scan
-			// the same way.
-			// The Wasserstein grid's levels are among cdfLevels: one merge
-			// of the digests serves both.
-			merge("quantilesTDigestMergeIf("+floatList(cdfLevels)+")", aggSketch, c.Name, "mlmon_q"+n)
-			merge("minMergeIf", aggMin, c.Name, "mlmon_min"+n)
-			merge("maxMergeIf", aggMax, c.Name, "mlmon_max"+n)
-			outer = append(outer, "CAST(mlmon_q"+n+" AS Array(Float64))", "mlmon_min"+n, "mlmon_max"+n)
-			continue
-		}
 		cm := "mlmon_m" + n
 		merge("sumMapMergeIf", aggCategories, c.Name, cm)
 		// count(values) looks each value's hash up in the merged map; one the
@@ -136,50 +132,125 @@ func PreaggregatedWindowQuery(m *config.Model, w Window, cols []Binning) (Query,
 			outer = append(outer, "toUInt64(0)")
 		}
 	}
-	p := m.Preaggregated
-	r := PreaggregatedRange(w, p.Interval)
+	if len(names) == 0 {
+		return Query{}, false, nil
+	}
 	var b sqlBuilder
 	b.add("SELECT "+strings.Join(outer, ", "), outerArgs...)
 	b.add(" FROM (SELECT "+strings.Join(inner, ", "), innerArgs...)
+	aggregatesOf(&b, &ids, m, w, names)
+	b.add(")")
+	if ids.err != nil {
+		return Query{}, false, ids.err
+	}
+	return b.query("drift"), true, nil
+}
+
+// PreaggregatedDigestQuery merges the numeric columns' states, one row per
+// column (ok is false without a numeric column). Grouping by the column
+// merges each state once, where -MergeIf per column would test every row
+// of the model for every column: 0.37 s against 0.66 s for 21 columns of a
+// day at one-minute intervals, most of it the t-digest merges.
+func PreaggregatedDigestQuery(m *config.Model, w Window, cols []Binning) (q Query, ok bool, err error) {
+	if m.Preaggregated == nil {
+		return Query{}, false, fmt.Errorf("model %q has no preaggregated table", m.Name)
+	}
+	var names []string
+	for _, c := range cols {
+		if c.Numeric {
+			names = append(names, c.Name)
+		}
+	}
+	if len(names) == 0 {
+		return Query{}, false, nil
+	}
+	var ids identifiers
+	var b sqlBuilder
+	// 18.16's t-digest answers Float32: cast, so both versions scan the
+	// same way. The Wasserstein grid's levels are among cdfLevels: one
+	// merge of the digests serves both.
+	b.add("SELECT " + ids.col(aggFeature) + ", countMerge(" + ids.col(aggRows) + "), sumMerge(" + ids.col(aggPresent) +
+		"), CAST(quantilesTDigestMerge(" + floatList(cdfLevels) + ")(" + ids.col(aggSketch) + ") AS Array(Float64)), minMerge(" +
+		ids.col(aggMin) + "), maxMerge(" + ids.col(aggMax) + ")")
+	aggregatesOf(&b, &ids, m, w, names)
+	b.add(" GROUP BY " + ids.col(aggFeature))
+	if ids.err != nil {
+		return Query{}, false, ids.err
+	}
+	return b.query("drift"), true, nil
+}
+
+// aggregatesOf renders the FROM clause of both queries: the model's rows of
+// the named columns in the window rounded to the table's interval.
+func aggregatesOf(b *sqlBuilder, ids *identifiers, m *config.Model, w Window, names []string) {
+	p := m.Preaggregated
 	b.add(" FROM "+ids.table(p.Table)+" WHERE "+ids.col(aggModel)+" = ? AND "+ids.col(aggFeature)+" IN (", m.Name)
-	for i, c := range cols {
+	for i, n := range names {
 		if i > 0 {
 			b.add(", ")
 		}
-		b.add("?", c.Name)
+		b.add("?", n)
 	}
 	b.add(") AND ")
-	b.window(ids.col(aggStart), r)
-	b.add(")")
-	if ids.err != nil {
-		return Query{}, ids.err
-	}
-	return b.query("drift"), nil
+	b.window(ids.col(aggStart), PreaggregatedRange(w, p.Interval))
 }
 
-// PreaggregatedWindow runs PreaggregatedWindowQuery and returns what Window
+// PreaggregatedWindow runs both pre-aggregation queries and returns what Window
 // returns for the same rows: row, missing and categorical counts exactly;
 // numeric bins and out-of-range counts estimated from the merged t-digest
 // (see estimateNumeric), and Grid read off the digest too.
 func (c *Client) PreaggregatedWindow(ctx context.Context, m *config.Model, w Window, cols []Binning, name string) (WindowStats, error) {
-	q, err := PreaggregatedWindowQuery(m, w, cols)
+	raw := make([]preaggColumn, len(cols))
+	q, ok, err := PreaggregatedWindowQuery(m, w, cols)
 	if err != nil {
 		return WindowStats{}, err
 	}
-	q.Name = name
-	raw := make([]preaggColumn, len(cols))
-	var dest []any
-	for i, col := range cols {
-		r := &raw[i]
-		dest = append(dest, &r.rows, &r.present)
-		if col.Numeric {
-			dest = append(dest, &r.levels, &r.min, &r.max)
-		} else {
-			dest = append(dest, &r.distinct, &r.top, &r.seen)
+	if ok {
+		q.Name = name
+		var dest []any
+		for i, col := range cols {
+			if !col.Numeric {
+				r := &raw[i]
+				dest = append(dest, &r.rows, &r.present, &r.distinct, &r.top, &r.seen)
+			}
+		}
+		if err := c.QueryRow(ctx, m.Name, q, dest...); err != nil {
+			return WindowStats{}, err
 		}
 	}
-	if err := c.QueryRow(ctx, m.Name, q, dest...); err != nil {
+	if q, ok, err = PreaggregatedDigestQuery(m, w, cols); err != nil {
 		return WindowStats{}, err
+	}
+	if ok {
+		q.Name = name
+		// A column without intervals in the window gets no row: it reads as
+		// the merge of nothing, quantiles NaN, as an empty window's full
+		// scan reads.
+		nothing := make([]float64, len(cdfLevels))
+		for i := range nothing {
+			nothing[i] = math.NaN()
+		}
+		byName := map[string]*preaggColumn{}
+		for i, col := range cols {
+			if col.Numeric {
+				raw[i] = preaggColumn{levels: nothing, min: math.NaN(), max: math.NaN()}
+				byName[col.Name] = &raw[i]
+			}
+		}
+		err = c.QueryRows(ctx, m.Name, q, func(scan func(...any) error) error {
+			var feature string
+			var d preaggColumn
+			if err := scan(&feature, &d.rows, &d.present, &d.levels, &d.min, &d.max); err != nil {
+				return err
+			}
+			if r := byName[feature]; r != nil {
+				*r = d
+			}
+			return nil
+		})
+		if err != nil {
+			return WindowStats{}, err
+		}
 	}
 	ws, err := foldPreaggregated(cols, raw)
 	if err != nil {

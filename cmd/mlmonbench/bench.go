@@ -304,7 +304,9 @@ func (b *bench) scrape(numeric, categorical int, sc scenario) scraped {
 	// Each scrape's counters include its own queries, so the difference
 	// between the first and the last covers the b.scrapes scrapes after the
 	// first.
-	per := func(metric string) float64 { return (sumMetric(last, metric) - sumMetric(first, metric)) / float64(b.scrapes) }
+	per := func(metric string) float64 {
+		return (sumMetric(last, metric) - sumMetric(first, metric)) / float64(b.scrapes)
+	}
 	r.queries, r.readRows = per("mlmon_clickhouse_queries_total"), per("mlmon_clickhouse_read_rows_total")
 	r.bytesPerScrape = (proxy.received.Load() - received) / int64(b.scrapes)
 	r.rssMiB = peakRSS(cmd.Process.Pid)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/mlmon/mlmon/internal/chtest"
 )
 
 // preaggTables hold the pre-aggregation scenario: a day of predictions whose
@@ -71,13 +73,13 @@ func (b *bench) preaggregated(n, numeric, categorical int) preaggResult {
 // measures the table users create.
 func aggregateTableDDL() (string, error) {
 	const path = "deploy/clickhouse/preaggregate.sql"
-	ddl, err := os.ReadFile(path)
+	stmts, err := chtest.Statements(path)
 	if err != nil {
-		return "", fmt.Errorf("read %s (run from the repository root): %w", path, err)
+		return "", fmt.Errorf("%w (run from the repository root)", err)
 	}
-	for _, stmt := range strings.Split(string(ddl), ";") {
-		if i := strings.Index(stmt, "CREATE TABLE"); i >= 0 {
-			return stmt[i:], nil
+	for _, stmt := range stmts {
+		if strings.HasPrefix(stmt, "CREATE TABLE") {
+			return stmt, nil
 		}
 	}
 	return "", fmt.Errorf("%s has no CREATE TABLE", path)

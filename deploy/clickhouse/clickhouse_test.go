@@ -170,29 +170,9 @@ func readString(file string) (string, error) {
 	return string(data), err
 }
 
-// statements splits a SQL file into statements, dropping comments.
-func statements(file string) ([]string, error) {
-	data, err := readString(file)
-	if err != nil {
-		return nil, err
-	}
-	var code strings.Builder
-	for _, line := range strings.Split(data, "\n") {
-		line, _, _ = strings.Cut(line, "--")
-		code.WriteString(line + "\n")
-	}
-	var out []string
-	for _, s := range strings.Split(code.String(), ";") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out, nil
-}
-
 func mustStatements(t *testing.T, file string) []string {
 	t.Helper()
-	stmts, err := statements(file)
+	stmts, err := chtest.Statements(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +212,7 @@ func applySchema(srv *chtest.Server, db string) error {
 	if err := srv.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+db); err != nil {
 		return err
 	}
-	stmts, err := statements("schema.sql")
+	stmts, err := chtest.Statements("schema.sql")
 	if err != nil {
 		return err
 	}

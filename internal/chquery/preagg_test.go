@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -16,29 +15,18 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/common/promslog"
 
+	"github.com/mlmon/mlmon/internal/chtest"
 	"github.com/mlmon/mlmon/internal/config"
 )
 
-// sqlStatements reads a DDL file of the repository as statements: comments
-// dropped, split on semicolons (the shipped files have none in literals).
+// sqlStatements reads a DDL file of the repository as statements.
 func sqlStatements(t testing.TB, file string) []string {
 	t.Helper()
-	data, err := os.ReadFile(file)
+	stmts, err := chtest.Statements(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var code strings.Builder
-	for _, line := range strings.Split(string(data), "\n") {
-		line, _, _ = strings.Cut(line, "--")
-		code.WriteString(line + "\n")
-	}
-	var out []string
-	for _, s := range strings.Split(code.String(), ";") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
+	return stmts
 }
 
 // demoDatabase creates database db with the shipped demo schema and

@@ -10,6 +10,7 @@
 package clickhouse_test
 
 import (
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -72,10 +73,11 @@ func productionDDL(t *testing.T, db *compat.ChDB) {
 	}
 
 	// The commented alternative: predictions with a sampling key.
-	data, err := readString("schema-production.sql")
+	raw, err := os.ReadFile("schema-production.sql")
 	if err != nil {
 		t.Fatal(err)
 	}
+	data := string(raw)
 	order := regexp.MustCompile(`(?m)^--\s+(ORDER BY \(model, toStartOfHour.*)$`).FindStringSubmatch(data)
 	sample := regexp.MustCompile(`(?m)^--\s+(SAMPLE BY .*)$`).FindStringSubmatch(data)
 	if order == nil || sample == nil {

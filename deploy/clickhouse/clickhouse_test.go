@@ -165,11 +165,6 @@ func startServer(dir string, usersD map[string][]byte) (*chtest.Server, error) {
 	return chtest.Start(filepath.Join(dir, "data"))
 }
 
-func readString(file string) (string, error) {
-	data, err := os.ReadFile(file)
-	return string(data), err
-}
-
 func mustStatements(t *testing.T, file string) []string {
 	t.Helper()
 	stmts, err := chtest.Statements(file)

@@ -393,32 +393,6 @@ func (d dec) f64s(v any) []float64 {
 	return out
 }
 
-func (d dec) u64s(v any) []uint64 {
-	d.t.Helper()
-	xs, ok := v.([]any)
-	if !ok {
-		d.fail(v, "an Array(UInt64)")
-	}
-	out := make([]uint64, len(xs))
-	for i, x := range xs {
-		out[i] = d.u64(x)
-	}
-	return out
-}
-
-func (d dec) i64s(v any) []int64 {
-	d.t.Helper()
-	xs, ok := v.([]any)
-	if !ok {
-		d.fail(v, "an Array(Int32)")
-	}
-	out := make([]int64, len(xs))
-	for i, x := range xs {
-		out[i] = d.i64(x)
-	}
-	return out
-}
-
 // The folds turn a result into the aggregate the client returns for it
 // (internal/chquery: Operations, Profile, Categories, Window,
 // Classification, Regression).

@@ -205,7 +205,7 @@ type ColumnStats struct {
 // arrayJoin, so ClickHouse updates one count per column and row in a table
 // of a few hundred groups. One aggregate state per bin (countIf, or a
 // sumMap per column) costs a function call per bin and row instead: on
-// ClickHouse 18.16, 1.7M rows × 25 features took 1.3 s this way against
+// ClickHouse 18.16, 1.7M rows × 25 features took 1.5 s this way against
 // 3.1 s with sumMap (mlmonbench). Values are binned by plain comparisons and
 // a transform of their hash, which need no lambda (a lambda naming a column
 // fails inside aggregates on 18.16).
@@ -269,14 +269,14 @@ func categoryState(c Binning, hash string) string {
 		}
 		return 0
 	}
-	offsets := map[uint64]bool{}
+	listed := map[uint64]bool{}
 	var from, to []string
 	add := func(v string, offset int) {
 		h := city.CH64([]byte(v))
-		if offsets[h] {
+		if listed[h] {
 			return
 		}
-		offsets[h] = true
+		listed[h] = true
 		from = append(from, strconv.FormatUint(h, 10))
 		to = append(to, strconv.Itoa(offset))
 	}

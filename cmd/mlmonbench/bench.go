@@ -30,14 +30,11 @@ type bench struct {
 }
 
 type result struct {
-	rows, features   int
-	floor            time.Duration
-	cold, warm       time.Duration
-	queriesPerScrape float64
-	exporterBytes    int64 // received from ClickHouse per warm scrape
-	rssMiB           float64
-	naiveTime        time.Duration
-	naiveBytes       int64
+	rows, features int
+	floor          time.Duration
+	scraped
+	naiveTime  time.Duration
+	naiveBytes int64
 }
 
 func build(out string) error {
@@ -55,9 +52,8 @@ func (b *bench) run(n, f int) result {
 	r := result{rows: n, features: f}
 	r.floor = b.floor(now)
 	fmt.Fprintf(os.Stderr, "  floor %s\n", r.floor.Round(time.Millisecond))
-	sc := b.scrape(numeric, categorical, scenario{tables: benchTables})
-	r.cold, r.warm, r.queriesPerScrape, r.exporterBytes, r.rssMiB = sc.cold, sc.warm, sc.queries, sc.bytesPerScrape, sc.rssMiB
-	fmt.Fprintf(os.Stderr, "  scrape cold %s, warm %s, %.0f queries, %.0f MiB RSS\n", r.cold.Round(time.Millisecond), r.warm.Round(time.Millisecond), r.queriesPerScrape, r.rssMiB)
+	r.scraped = b.scrape(numeric, categorical, scenario{tables: benchTables})
+	fmt.Fprintf(os.Stderr, "  scrape cold %s, warm %s, %.0f queries, %.0f MiB RSS\n", r.cold.Round(time.Millisecond), r.warm.Round(time.Millisecond), r.queries, r.rssMiB)
 	if b.naive {
 		r.naiveTime, r.naiveBytes = b.naivePeer(numeric, categorical, now)
 		fmt.Fprintf(os.Stderr, "  naive %s, %d bytes\n", r.naiveTime.Round(time.Millisecond), r.naiveBytes)
@@ -357,10 +353,10 @@ func printTable(w io.Writer, rs []result) {
 			naive = r.naiveTime.Round(time.Millisecond).String()
 			ratio = fmt.Sprintf("%.1f×", r.naiveTime.Seconds()/r.warm.Seconds())
 			nb = fmt.Sprintf("%.1f MB", float64(r.naiveBytes)/1e6)
-			bratio = fmt.Sprintf("%.0f×", float64(r.naiveBytes)/float64(max(r.exporterBytes, 1)))
+			bratio = fmt.Sprintf("%.0f×", float64(r.naiveBytes)/float64(max(r.bytesPerScrape, 1)))
 		}
 		fmt.Fprintf(w, "| %d | %d | %s | %s | %s | %.2f | %.0f | %.1f kB | %.0f MiB | %s | %s | %s | %s |\n",
 			r.rows, r.features, r.floor.Round(time.Millisecond), r.warm.Round(time.Millisecond), r.cold.Round(time.Millisecond),
-			r.warm.Seconds()/r.floor.Seconds(), r.queriesPerScrape, float64(r.exporterBytes)/1e3, r.rssMiB, naive, ratio, nb, bratio)
+			r.warm.Seconds()/r.floor.Seconds(), r.queries, float64(r.bytesPerScrape)/1e3, r.rssMiB, naive, ratio, nb, bratio)
 	}
 }

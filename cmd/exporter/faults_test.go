@@ -106,10 +106,11 @@ func TestClickHouseOutageAndRecovery(t *testing.T) {
 
 	// Frozen: the server accepts nothing and answers nothing (SIGSTOP), as
 	// behind a network partition. Connections hang instead of failing.
-	pid := serverPID(t, srv)
+	pid := srv.PID()
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	waitStopped(t, pid)
 	thawed := false
 	thaw := func() {
 		if !thawed {
@@ -128,26 +129,52 @@ func TestClickHouseOutageAndRecovery(t *testing.T) {
 	}
 }
 
-// serverPID finds the process chtest started for srv (its --path names
-// srv.Dir), to freeze it.
-func serverPID(t *testing.T, srv *chtest.Server) int {
+// waitStopped returns once every thread of pid is stopped. kill(SIGSTOP)
+// returns before the group stop has reached all threads: on a loaded machine
+// a server thread can still answer a ping for a while (seen in CI: the first
+// "frozen" scrape found ClickHouse up).
+func waitStopped(t *testing.T, pid int) {
 	t.Helper()
-	entries, err := os.ReadDir("/proc")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		running, err := runningThreads(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(running) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("threads %v of %d still not stopped 10s after SIGSTOP", running, pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// runningThreads lists the threads of pid whose state (the field after the
+// command name in /proc/pid/task/tid/stat) is not stopped.
+func runningThreads(pid int) ([]string, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscan(e.Name(), &pid); err != nil {
-			continue
+	var running []string
+	for _, task := range tasks {
+		stat, err := os.ReadFile(filepath.Join(dir, task.Name(), "stat"))
+		if err != nil {
+			continue // the thread exited
 		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(cmdline), "--path="+srv.Dir+"/\x00") {
-			return pid
+		s := string(stat)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 || i+2 >= len(s) {
+			return nil, fmt.Errorf("%s/%s/stat: unexpected %q", dir, task.Name(), s)
+		}
+		if state := s[i+2]; state != 'T' && state != 't' {
+			running = append(running, task.Name()+":"+string(state))
 		}
 	}
-	t.Fatalf("no clickhouse process for %s", srv.Dir)
-	return 0
+	return running, nil
 }
 
 // A model whose table scans forever cannot hold the scrape hostage: the

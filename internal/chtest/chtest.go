@@ -123,6 +123,14 @@ func (s *Server) start() error {
 	return nil
 }
 
+// PID is the server process's id, 0 when it is not running.
+func (s *Server) PID() int {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // Addr is the native-protocol address.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.TCPPort) }
 

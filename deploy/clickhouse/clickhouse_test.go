@@ -528,7 +528,8 @@ func TestReadOnlyUser(t *testing.T) {
 	}
 	// The settings the exporter sends with every query (chquery.bound).
 	exporterCtx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
-		"max_execution_time": 20, "join_use_nulls": 0, "readonly": 2,
+		"max_execution_time": 20, "join_use_nulls": 0, "readonly": 2, "max_query_size": 64 << 20,
+		"use_index_for_in_with_subqueries": 0,
 	}), clickhouse.WithQueryID("mlmon-deploy-test"))
 	if err := conn.QueryRow(exporterCtx, "SELECT count() FROM "+db+".ground_truth").Scan(&n); err != nil {
 		t.Errorf("a query with the exporter's settings: %v", err)

@@ -2,6 +2,7 @@ package chquery
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -125,5 +126,106 @@ func TestWindowBinsCategoriesByTheServersHash(t *testing.T) {
 	got := ws.Columns[0]
 	if ws.Rows != uint64(len(rows)) || !slices.Equal(got.Bins, want) || got.Missing != 3 || got.Unseen != 2 {
 		t.Errorf("rows %d, bins %v, missing %d, unseen %d; want %d, %v, 3, 2", ws.Rows, got.Bins, got.Missing, got.Unseen, len(rows), want)
+	}
+}
+
+// Numeric values are binned by comparisons alone: every boundary lands where
+// the definitions put it (x = edge opens the next bin, x = min and x = max
+// are inside the range) and NULL, NaN and ±Inf are missing, on a real
+// server, for a Nullable column and for a reference without a range.
+func TestWindowBinsNumbersAtTheBoundaries(t *testing.T) {
+	ctx := context.Background()
+	if err := server.Exec(ctx, "CREATE TABLE IF NOT EXISTS bounds (ts DateTime, id String, x Nullable(Float64)) ENGINE = MergeTree ORDER BY ts"); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := server.Conn().PrepareBatch(ctx, "INSERT INTO bounds (ts, id, x)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(v float64) *float64 { return &v }
+	values := []*float64{nil, f(math.NaN()), f(math.Inf(1)), f(math.Inf(-1)),
+		f(-1), f(0), f(0.5), f(1), f(1.5), f(math.Nextafter(2, 0)), f(2), f(3), f(math.Nextafter(3, 4)), f(3.5)}
+	for i, v := range values {
+		if err := batch.Append(time.Unix(1700000000, 0), strconv.Itoa(i), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		t.Fatal(err)
+	}
+	c := testClient(t)
+	m := &config.Model{Name: "m", Task: config.TaskRegression, Predictions: config.Predictions{Table: "bounds", Timestamp: "ts", ID: "id", Prediction: "x"}}
+	w := Window{From: time.Unix(1700000000, 0), To: time.Unix(1700000001, 0)}
+	for _, tc := range []struct {
+		name       string
+		bin        Binning
+		bins       []uint64
+		outOfRange uint64
+	}{
+		// (−∞,1): −1, 0, 0.5; [1,2): 1, 1.5, 2⁻; [2,∞): 2, 3, 3⁺, 3.5.
+		// Outside [0, 3]: −1, 3⁺ and 3.5.
+		{"range", Binning{Edges: []float64{1, 2}, Min: 0, Max: 3}, []uint64{3, 3, 4}, 3},
+		{"no range", Binning{Edges: []float64{1, 2}, Min: math.NaN(), Max: math.NaN()}, []uint64{3, 3, 4}, 0},
+		{"one bin", Binning{Min: 0, Max: 3}, []uint64{10}, 3},
+		// An edge a rounding error outside the range still bins exactly.
+		{"edge beyond max", Binning{Edges: []float64{1, 3.25}, Min: 0, Max: 3}, []uint64{3, 6, 1}, 2},
+	} {
+		tc.bin.Column = Column{Name: "x", Numeric: true}
+		ws, err := c.Window(ctx, m, Source{Window: w}, []Binning{tc.bin}, "drift")
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := ws.Columns[0]
+		if ws.Rows != uint64(len(values)) || got.Missing != 4 || !slices.Equal(got.Bins, tc.bins) || got.OutOfRange != tc.outOfRange {
+			t.Errorf("%s: rows %d, missing %d, bins %v, out of range %d; want %d, 4, %v, %d",
+				tc.name, ws.Rows, got.Missing, got.Bins, got.OutOfRange, len(values), tc.bins, tc.outOfRange)
+		}
+	}
+}
+
+// Many categorical columns with long category lists: the keys outgrow 16
+// bits and the SQL outgrows ClickHouse's default max_query_size (256 KiB),
+// and every column still counts its categories exactly.
+func TestWindowWithManyWideCategoricalColumns(t *testing.T) {
+	ctx := context.Background()
+	if err := server.Exec(ctx,
+		"CREATE TABLE IF NOT EXISTS widecats (ts DateTime, id String, c String) ENGINE = MergeTree ORDER BY ts",
+		"TRUNCATE TABLE widecats",
+		"INSERT INTO widecats SELECT toDateTime(1700000000), toString(number), concat('v', toString(number % 1200)) FROM numbers(2400)",
+	); err != nil {
+		t.Fatal(err)
+	}
+	// Values v0…v999 are categories, v1000…v1199 are not: 2 rows each.
+	cats := make([]string, 1000)
+	for i := range cats {
+		cats[i] = "v" + strconv.Itoa(i)
+	}
+	cols := make([]Binning, 40)
+	for i := range cols {
+		cols[i] = Binning{Column: Column{Name: "c"}, Categories: cats, Seen: cats}
+	}
+	q, err := WindowQuery(&config.Model{Name: "m", Predictions: config.Predictions{Table: "widecats", Timestamp: "ts"}},
+		Source{Window: Window{From: time.Unix(1700000000, 0), To: time.Unix(1700000001, 0)}}, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(q.SQL) <= 256<<10 || stateStride(cols)*uint64(len(cols)+1) <= math.MaxUint16 {
+		t.Fatalf("the query is %d bytes with keys up to %d: not the case under test", len(q.SQL), stateStride(cols)*uint64(len(cols)+1))
+	}
+	c := testClient(t)
+	m := &config.Model{Name: "m", Task: config.TaskRegression, Predictions: config.Predictions{Table: "widecats", Timestamp: "ts", ID: "id", Prediction: "c"}}
+	ws, err := c.Window(ctx, m, Source{Window: Window{From: time.Unix(1700000000, 0), To: time.Unix(1700000001, 0)}}, cols, "drift")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, col := range ws.Columns {
+		for k, n := range col.Bins[:1000] {
+			if n != 2 {
+				t.Fatalf("column %d: category v%d has %d rows, want 2", i, k, n)
+			}
+		}
+		if other := col.Bins[1000]; other != 400 || col.Unseen != 400 {
+			t.Errorf("column %d: %d other and %d unseen rows, want 400 and 400", i, other, col.Unseen)
+		}
 	}
 }

@@ -214,39 +214,105 @@ func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 	var b sqlBuilder
 	var inner []string
 	stride := stateStride(cols)
-	keys := []string{"toUInt32(0)"} // one per row: the row count
+	// The narrowest type that holds every key: grouping 16-bit keys instead
+	// of 32-bit ones made the query an eighth cheaper (1.7M rows, 26
+	// columns, 18.16), and without a cast the sums of comparisons widen to
+	// 64 bits.
+	keyType := "toUInt16"
+	if stride*uint64(len(cols)+1) > math.MaxUint16 {
+		keyType = "toUInt32"
+	}
+	keys := []string{keyType + "(0)"} // one per row: the row count
 	for i, c := range cols {
 		x, state := fmt.Sprintf("mlmon_x%d", i), fmt.Sprintf("mlmon_s%d", i)
-		base := strconv.FormatUint(uint64(i+1)*stride, 10)
+		base := uint64(i+1) * stride
 		keys = append(keys, state)
 		if c.Numeric {
-			// bin = number of edges ≤ x; flag = outside the reference range.
-			idx := "0"
-			if len(c.Edges) > 0 {
-				parts := make([]string, len(c.Edges))
-				for k, e := range c.Edges {
-					parts[k] = "(" + x + " >= " + floatLit(e) + ")"
-				}
-				idx = strings.Join(parts, " + ")
-			}
 			inner = append(inner, numericExpr(&ids, c.Name)+" AS "+x,
-				"toUInt32(if(isFinite("+x+"), "+base+" + 1 + 2 * ("+idx+") + ("+x+" < "+floatLit(c.Min)+" OR "+x+" > "+floatLit(c.Max)+"), "+base+")) AS "+state)
+				keyType+"(if(isFinite("+x+"), "+numericState(c, x, base)+", "+strconv.FormatUint(base, 10)+")) AS "+state)
 			continue
 		}
 		col := ids.col(c.Name)
-		inner = append(inner, "toUInt32(if(isNull("+col+"), "+base+", "+base+" + 1 + "+categoryState(c, "cityHash64(ifNull(toString("+col+"), ''))")+")) AS "+state)
+		inner = append(inner, keyType+"(if(isNull("+col+"), "+strconv.FormatUint(base, 10)+", "+strconv.FormatUint(base, 10)+
+			" + 1 + "+categoryState(c, "cityHash64(ifNull(toString("+col+"), ''))")+")) AS "+state)
 	}
 	if len(inner) == 0 {
 		inner = []string{"1 AS mlmon_one"}
 	}
-	b.add("SELECT toUInt64(mlmon_k) AS k, count() AS n FROM (SELECT arrayJoin([" + strings.Join(keys, ", ") + "]) AS mlmon_k FROM (SELECT " +
-		strings.Join(inner, ", "))
+	// The states and their arrayJoin share one SELECT: a subquery between
+	// them cost 18.16 4% more.
+	b.add("SELECT toUInt64(mlmon_k) AS k, count() AS n FROM (SELECT " + strings.Join(inner, ", ") +
+		", arrayJoin([" + strings.Join(keys, ", ") + "]) AS mlmon_k")
 	from(&b, &ids, m, src)
-	b.add(")) GROUP BY mlmon_k")
+	b.add(") GROUP BY mlmon_k")
 	if ids.err != nil {
 		return Query{}, ids.err
 	}
 	return b.query("drift"), nil
+}
+
+// numericState renders the state of a finite numeric value x: base + 1 + s,
+// where s counts the comparisons x passes, s = [x ≥ lo] + #{edges ≤ x} +
+// [x > hi], with lo and hi the reference range. Every edge lies in that
+// range, so s = 0 is bin 0 below the range, s = B + 1 is the last bin above
+// it, and any other s is bin s − 1 inside it (B bins). One sum of
+// comparisons is all the per-row work: the flag costs no OR and no multiply,
+// which made 21 numeric columns of 1.7M rows 30% cheaper on 18.16 (1.32 s to
+// 0.92 s of server CPU). Without a reference range (the reference had no
+// value) the range terms are left out and s counts from 1: never out of
+// range.
+func numericState(c Binning, x string, base uint64) string {
+	terms := []string{}
+	lo, hi, ranged := rangeBounds(c)
+	if ranged {
+		terms = append(terms, "("+x+" >= "+floatLit(lo)+")")
+	} else {
+		base++ // s = 1 + #{edges ≤ x}
+	}
+	for _, e := range c.Edges {
+		terms = append(terms, "("+x+" >= "+floatLit(e)+")")
+	}
+	if ranged {
+		terms = append(terms, "("+x+" > "+floatLit(hi)+")")
+	}
+	return strconv.FormatUint(base+1, 10) + pairwiseSum(terms)
+}
+
+// pairwiseSum renders " + " and the sum of terms added in pairs, then pairs
+// of pairs: ClickHouse widens the type of every sum, so a running sum of
+// comparisons (UInt8) is 64 bits wide after three terms, and the tree keeps
+// most sums at 16 and 32 bits (3% less server CPU for the window query). ""
+// for no terms.
+func pairwiseSum(terms []string) string {
+	if len(terms) == 0 {
+		return ""
+	}
+	for len(terms) > 1 {
+		next := make([]string, 0, (len(terms)+1)/2)
+		for i := 0; i+1 < len(terms); i += 2 {
+			next = append(next, "("+terms[i]+" + "+terms[i+1]+")")
+		}
+		if len(terms)%2 == 1 {
+			next = append(next, terms[len(terms)-1])
+		}
+		terms = next
+	}
+	return " + " + terms[0]
+}
+
+// rangeBounds returns the bounds numericState compares with: the reference
+// range widened to the outer edges, so that the state decodes to the right
+// bin even if an edge, a quantile interpolated in floating point, lay a
+// rounding error outside [Min, Max]. ok is false without a finite range.
+func rangeBounds(c Binning) (lo, hi float64, ok bool) {
+	if math.IsNaN(c.Min) || math.IsNaN(c.Max) || math.IsInf(c.Min, 0) || math.IsInf(c.Max, 0) {
+		return 0, 0, false
+	}
+	lo, hi = c.Min, c.Max
+	if n := len(c.Edges); n > 0 {
+		lo, hi = min(lo, c.Edges[0]), max(hi, c.Edges[n-1])
+	}
+	return lo, hi, true
 }
 
 // categoryState renders 2·bin + flag of a present categorical value from its
@@ -326,13 +392,19 @@ func GridQuery(m *config.Model, src Source, cols []Binning) (q Query, ok bool, e
 }
 
 // stateStride is how many state keys each column owns in WindowQuery: 0 for
-// missing, then 1 + 2·bin + flag for every bin of the widest column.
+// missing, then a numeric column's 1 + s (s in 0…B+1) or a categorical
+// column's 1 + 2·bin + flag, for the widest column.
 func stateStride(cols []Binning) uint64 {
-	widest := 1
+	widest := uint64(1)
 	for _, c := range cols {
-		widest = max(widest, binCount(c))
+		n := uint64(binCount(c))
+		if c.Numeric {
+			widest = max(widest, n+3)
+		} else {
+			widest = max(widest, 2*n+1)
+		}
 	}
-	return uint64(2*widest + 1)
+	return widest
 }
 
 // binCount is the number of bins of a column: one more than its edges, or
@@ -371,9 +443,15 @@ func FoldWindow(cols []Binning, keys, counts []uint64) (WindowStats, error) {
 			cs.Missing += n
 			continue
 		}
-		bin, flagged := int((state-1)/2), (state-1)%2 == 1
-		if bin >= len(cs.Bins) {
-			return WindowStats{}, fmt.Errorf("window: column %s: bin %d outside [0, %d)", c.Name, bin, len(cs.Bins))
+		var bin int
+		var flagged bool
+		if c.Numeric {
+			bin, flagged = numericBin(int(state-1), len(cs.Bins))
+		} else {
+			bin, flagged = int((state-1)/2), (state-1)%2 == 1
+		}
+		if bin < 0 || bin >= len(cs.Bins) {
+			return WindowStats{}, fmt.Errorf("window: column %s: state %d outside its %d bins", c.Name, state, len(cs.Bins))
 		}
 		if !c.Numeric {
 			bin-- // top category k is position k-1, any other value last
@@ -390,6 +468,21 @@ func FoldWindow(cols []Binning, keys, counts []uint64) (WindowStats, error) {
 		}
 	}
 	return ws, nil
+}
+
+// numericBin decodes numericState's s for a column of bins bins: the bin,
+// and whether the value lies outside the reference range. An s beyond
+// bins + 1 returns bin −1.
+func numericBin(s, bins int) (bin int, outOfRange bool) {
+	switch {
+	case s == 0:
+		return 0, true
+	case s <= bins:
+		return s - 1, false
+	case s == bins+1:
+		return bins - 1, true
+	}
+	return -1, false
 }
 
 // Window runs WindowQuery and, with numeric columns, GridQuery.

@@ -63,7 +63,11 @@ func TestBuildersBindValues(t *testing.T) {
 	build := map[string]func() (Query, error){
 		"operations":     func() (Query, error) { return OperationsQuery(m, w, w) },
 		"classification": func() (Query, error) { return ClassificationQuery(m, Source{Window: w}) },
-		"regression":     func() (Query, error) { return RegressionQuery(m, Source{Window: w}) },
+		"classification by name": func() (Query, error) {
+			return ClassificationByNameQuery(m, Source{Window: w})
+		},
+		"label names": func() (Query, error) { return LabelNamesQuery(m, Source{Window: w}, []uint64{1, 2}) },
+		"regression":  func() (Query, error) { return RegressionQuery(m, Source{Window: w}) },
 		"profile": func() (Query, error) {
 			return ProfileQuery(m, Source{Window: w}, []Column{{Name: "age", Numeric: true}, {Name: "plan"}}, 10)
 		},
@@ -87,7 +91,9 @@ func TestBuildersBindValues(t *testing.T) {
 			if n := strings.Count(q.SQL, "?"); n != len(q.Args) {
 				t.Errorf("%d placeholders for %d args:\n%s\n%v", n, len(q.Args), q.SQL, q.Args)
 			}
-			if name != "window table" && !containsArg(q.Args, m.Name) {
+			// The label names are read by time alone: the labels table has
+			// no model column.
+			if name != "window table" && name != "label names" && !containsArg(q.Args, m.Name) {
 				t.Errorf("model name not bound: %v", q.Args)
 			}
 		})
@@ -205,21 +211,24 @@ func TestFoldWindow(t *testing.T) {
 		{Column: Column{Name: "x", Numeric: true}, Edges: []float64{1, 2}},
 		{Column: Column{Name: "c"}, Categories: []string{"a", "b"}, Seen: []string{"a", "b", "z"}},
 	}
-	// Three bins each, so every column owns 7 keys: 0 missing, then
-	// 1 + 2·bin + flag. Column 0 starts at key 7, column 1 at 14; key 0
-	// counts rows.
-	keys := []uint64{0, 7, 8, 13, 17, 16, 15, 19}
-	counts := []uint64{30, 2, 3, 5, 4, 6, 1, 9}
+	// Three bins each. A numeric column's states are 0 missing and 1 + s,
+	// s = [x ≥ min] + #{edges ≤ x} + [x > max] (0…4 here); a categorical
+	// column's 1 + 2·bin + flag (up to 7), so every column owns 7 keys:
+	// column 0 starts at key 7, column 1 at 14; key 0 counts rows.
+	keys := []uint64{0, 7, 8, 9, 12, 17, 16, 15, 19, 11}
+	counts := []uint64{31, 2, 1, 3, 5, 4, 6, 1, 9, 7}
 	ws, err := FoldWindow(cols, keys, counts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ws.Rows != 30 {
-		t.Errorf("rows %d, want 30", ws.Rows)
+	if ws.Rows != 31 {
+		t.Errorf("rows %d, want 31", ws.Rows)
 	}
 	x, c := ws.Columns[0], ws.Columns[1]
-	// x: 2 missing, 3 below the first edge, 5 above the last and out of range.
-	if !slices.Equal(x.Bins, []uint64{3, 0, 5}) || x.Missing != 2 || x.OutOfRange != 5 {
+	// x: 2 missing (key 7); below the first edge, 1 below the range (s = 0)
+	// and 3 inside it (s = 1); at or above the last edge, 7 inside the range
+	// (s = 3) and 5 above it (s = 4).
+	if !slices.Equal(x.Bins, []uint64{4, 0, 12}) || x.Missing != 2 || x.OutOfRange != 6 {
 		t.Errorf("numeric: %+v", x)
 	}
 	// c: 4 "a", 9 "b", 6 unseen others and 1 seen other ("z", last bin).
@@ -231,8 +240,8 @@ func TestFoldWindow(t *testing.T) {
 	if err != nil || ws.Rows != 0 || !slices.Equal(ws.Columns[0].Bins, []uint64{0, 0, 0}) || !slices.Equal(ws.Columns[1].Bins, []uint64{0, 0, 0}) {
 		t.Errorf("empty: %+v %v", ws, err)
 	}
-	// With one edge, x has two bins but still owns 7 keys: 12 (bin 2) is
-	// not one of its states.
+	// With one edge, x has two bins (s in 0…3) but still owns 7 keys: 12
+	// (s = 4) is not one of its states.
 	cols[0].Edges = []float64{1}
 	for _, bad := range []struct {
 		keys, counts []uint64

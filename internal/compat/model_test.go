@@ -162,18 +162,62 @@ func (e *env) performance(t *testing.T, m *config.Model, w chquery.Window, sampl
 		emitRegression(mch, window, foldRegression(t, o.rch))
 		return
 	}
+	// The labels travel hashed; their names come from a second query, and
+	// the query by name is the exporter's fallback: all three run on both
+	// engines, and both ways to the confusion matrix must agree.
 	q, err := chquery.ClassificationQuery(m, src)
 	if err != nil {
 		t.Fatal(err)
 	}
 	q.Name = name
 	o := e.compare(t, name, q)
+	var hashes []uint64
+	seen := map[uint64]bool{}
+	d := dec{t, name}
+	for _, row := range o.r18.Rows {
+		if h := d.u64(row[1]); d.u64(row[2]) == 1 && !seen[h] {
+			seen[h] = true
+			hashes = append(hashes, h)
+		}
+	}
+	slices.Sort(hashes)
+	names18, namesCH := map[uint64]string{}, map[uint64]string{}
+	if len(hashes) > 0 {
+		nq, err := chquery.LabelNamesQuery(m, src, hashes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		no := e.compare(t, name+" label names", nq)
+		names18, namesCH = labelNames(t, no.r18), labelNames(t, no.rch)
+	}
+	bq, err := chquery.ClassificationByNameQuery(m, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bq.Name = name
+	bo := e.compare(t, name+" by name", bq)
+	hashed18 := foldClassification(t, m, o.r18, names18)
+	if d := diff(reflect.ValueOf(hashed18), reflect.ValueOf(foldClassification(t, m, bo.r18, nil)), name, floatTolerance); d != "" {
+		t.Errorf("%s: by hash and by name disagree on 18.16: %s", name, d)
+	}
 	if o.orig18 != nil {
 		got, err := e.client.Classification(e.ctx, m, src, name)
-		e.same(t, name, got, foldClassification(t, m, o.orig18), err)
+		e.same(t, name, got, foldClassification(t, m, o.orig18, names18), err)
 	}
-	emitClassification(m18, m, window, foldClassification(t, m, o.r18))
-	emitClassification(mch, m, window, foldClassification(t, m, o.rch))
+	emitClassification(m18, m, window, hashed18)
+	emitClassification(mch, m, window, foldClassification(t, m, o.rch, namesCH))
+}
+
+// labelNames reads LabelNamesQuery's rows into a map by the labels' hashes,
+// computed here.
+func labelNames(t *testing.T, r *Result) map[uint64]string {
+	d := dec{t, "label names"}
+	names := map[uint64]string{}
+	for _, row := range r.Rows {
+		label := d.str(row[0])
+		names[chquery.LabelHash(label)] = label
+	}
+	return names
 }
 
 // drift computes the reference as References.compute does, then the current
@@ -479,12 +523,27 @@ func foldGrid(t *testing.T, ws *chquery.WindowStats, r *Result, cols []chquery.B
 	}
 }
 
-func foldClassification(t *testing.T, m *config.Model, r *Result) chquery.Classification {
+// foldClassification folds a classification query's rows: with names, the
+// labels are hashes to look up (ClassificationQuery); without, strings
+// (ClassificationByNameQuery).
+func foldClassification(t *testing.T, m *config.Model, r *Result, names map[uint64]string) chquery.Classification {
 	d := dec{t, "classification"}
 	res := chquery.Classification{Confusion: stats.Confusion{}}
 	buckets := map[int64]*stats.ScoreBucket{}
 	for _, row := range r.Rows {
-		pred, label, matched, bucket, n := d.str(row[0]), d.str(row[1]), d.u64(row[2]), d.i64(row[3]), d.u64(row[4])
+		pred, matched, bucket, n := d.str(row[0]), d.u64(row[2]), d.i64(row[3]), d.u64(row[4])
+		var label string
+		if names != nil {
+			if matched == 1 {
+				h := d.u64(row[1])
+				var ok bool
+				if label, ok = names[h]; !ok {
+					t.Fatalf("classification: label hash %d has no name", h)
+				}
+			}
+		} else {
+			label = d.str(row[1])
+		}
 		ll, brier, lts := d.f64(row[5]), d.f64(row[6]), d.u64(row[7])
 		res.Predictions += n
 		if matched == 0 {

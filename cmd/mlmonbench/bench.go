@@ -9,7 +9,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -31,7 +32,8 @@ type bench struct {
 
 type result struct {
 	rows, features int
-	floor          time.Duration
+	floor          time.Duration // median over the warm scrapes' rounds
+	floorCPU       time.Duration // ClickHouse's CPU time for the floor
 	scraped
 	naiveTime  time.Duration
 	naiveBytes int64
@@ -50,10 +52,20 @@ func (b *bench) run(n, f int) result {
 	fmt.Fprintf(os.Stderr, "seeding %d rows × %d features (%d numeric, %d categorical)\n", n, f, numeric, categorical)
 	check(b.seed(n, numeric, categorical, now))
 	r := result{rows: n, features: f}
-	r.floor = b.floor(now)
-	fmt.Fprintf(os.Stderr, "  floor %s\n", r.floor.Round(time.Millisecond))
-	r.scraped = b.scrape(numeric, categorical, scenario{tables: benchTables})
-	fmt.Fprintf(os.Stderr, "  scrape cold %s, warm %s, %.0f queries, %.0f MiB RSS\n", r.cold.Round(time.Millisecond), r.warm.Round(time.Millisecond), r.queries, r.rssMiB)
+	// The floor is measured between the warm scrapes, a round each, so
+	// that both meet the same machine: on a shared one its speed drifts
+	// by a third over minutes.
+	pass, join := b.floorQueries(now)
+	var floors, floorCPUs []time.Duration
+	r.scraped = b.scrape(numeric, categorical, scenario{tables: benchTables}, func() {
+		wall, cpu := b.measure(pass)
+		jwall, jcpu := b.measure(join)
+		floors, floorCPUs = append(floors, wall+jwall), append(floorCPUs, cpu+jcpu)
+	})
+	r.floor, r.floorCPU = median(floors), median(floorCPUs)
+	fmt.Fprintf(os.Stderr, "  floor %s (CPU %s)\n", r.floor.Round(time.Millisecond), r.floorCPU.Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "  scrape cold %s, warm %s (CPU %s), %.0f queries, %.0f MiB RSS\n", r.cold.Round(time.Millisecond),
+		r.warm.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.queries, r.rssMiB)
 	if b.naive {
 		r.naiveTime, r.naiveBytes = b.naivePeer(numeric, categorical, now)
 		fmt.Fprintf(os.Stderr, "  naive %s, %d bytes\n", r.naiveTime.Round(time.Millisecond), r.naiveBytes)
@@ -100,27 +112,41 @@ func seedSQL(t tables, n int, span time.Duration, numeric, categorical int, now 
 		}
 		return strings.Join(v, ", ")
 	}
-	insert := func(from time.Time, span time.Duration, rows int, shift string) string {
-		return fmt.Sprintf(`INSERT INTO %s SELECT toDateTime(%d + intDiv(number * %d, %d)), concat(toString(number), '-', toString(%d)),
+	// insert writes rows spread over [from, from+span) in time order, in
+	// chunks of at most two million rows: one INSERT of ten million through
+	// the pre-aggregation views outlasts the client's read timeout. Each
+	// chunk is a stretch of time, as a live stream of predictions would be,
+	// so the views write about one state per interval.
+	insert := func(from time.Time, span time.Duration, rows int, shift string) []string {
+		var out []string
+		for lo := 0; lo < rows; lo += chunkRows {
+			out = append(out, fmt.Sprintf(`INSERT INTO %s SELECT toDateTime(%d + intDiv(number * %d, %d)), concat(toString(number), '-', toString(%d)),
 			concat('m', toString(number %% %d)), toString(cityHash64(number, 7) %% 2), (cityHash64(number, 8) %% 1000) / 1000,
-			(cityHash64(number, 9) %% 200) + 1, cityHash64(number, 10) %% 100 = 0, %s FROM numbers(%d)`,
-			t.predictions, from.Unix(), int64(span.Seconds()), rows, from.Unix(), models, values(shift), rows)
+			(cityHash64(number, 9) %% 200) + 1, cityHash64(number, 10) %% 100 = 0, %s FROM numbers(%d) WHERE number >= %d AND number < %d`,
+				t.predictions, from.Unix(), int64(span.Seconds()), rows, from.Unix(), models, values(shift), rows, lo, min(lo+chunkRows, rows)))
+		}
+		return out
 	}
-	return []string{
+	stmts := []string{
 		"DROP TABLE IF EXISTS " + t.predictions, "DROP TABLE IF EXISTS " + t.labels,
 		"CREATE TABLE " + t.predictions + " (ts DateTime, request_id String, model String, prediction String, score Float64, latency_ms Float64, is_error UInt8, " +
 			strings.Join(defs, ", ") + ") ENGINE = MergeTree PARTITION BY toYYYYMMDD(ts) ORDER BY (model, ts)",
 		"CREATE TABLE " + t.labels + " (request_id String, label String, ts DateTime) ENGINE = MergeTree ORDER BY request_id",
-		insert(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 24*time.Hour, max(n/5, 1000), "0"),
-		insert(now.Add(-span), span, n, "5"),
-		fmt.Sprintf(`INSERT INTO %s SELECT request_id, toString(cityHash64(request_id) %% 2), ts + 60 FROM %s WHERE ts >= toDateTime(%d)`,
-			t.labels, t.predictions, now.Add(-time.Hour).Unix()),
 	}
+	stmts = append(stmts, insert(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 24*time.Hour, max(n/5, 1000), "0")...)
+	stmts = append(stmts, insert(now.Add(-span), span, n, "5")...)
+	return append(stmts, fmt.Sprintf(`INSERT INTO %s SELECT request_id, toString(cityHash64(request_id) %% 2), ts + 60 FROM %s WHERE ts >= toDateTime(%d)`,
+		t.labels, t.predictions, now.Add(-time.Hour).Unix()))
 }
 
-// floor is the least a scrape can cost: one pass over every column it reads
-// in the current window, and the join of predictions with labels.
-func (b *bench) floor(now time.Time) time.Duration {
+// chunkRows is the most rows one seeding INSERT writes.
+const chunkRows = 2_000_000
+
+// floorQueries are the least a scrape can cost: one pass over every column
+// it reads in the current window, and the join of predictions with labels.
+// They may use every core (18.16 counts one on these machines and would use
+// one thread), so the floor is as low as ClickHouse can make it here.
+func (b *bench) floorQueries(now time.Time) (pass, join string) {
 	ctx := context.Background()
 	var cols []string
 	rows, err := b.srv.Conn().Query(ctx, "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'bench'")
@@ -136,11 +162,38 @@ func (b *bench) floor(now time.Time) time.Duration {
 	}
 	rows.Close()
 	from, to := now.Add(-time.Hour).Unix(), now.Unix()
-	pass := fmt.Sprintf("SELECT count(), %s FROM bench WHERE ts >= toDateTime(%d) AND ts < toDateTime(%d)", strings.Join(cols, ", "), from, to)
-	join := fmt.Sprintf(`SELECT count() FROM (SELECT request_id FROM bench WHERE ts >= toDateTime(%d) AND ts < toDateTime(%d))
-		ALL INNER JOIN (SELECT request_id FROM bench_labels WHERE ts >= toDateTime(%d)) USING request_id`, from, to, from)
-	return median(3, func() { b.exec(pass) }) + median(3, func() { b.exec(join) })
+	threads := fmt.Sprintf(" SETTINGS max_threads = %d", runtime.NumCPU())
+	pass = fmt.Sprintf("SELECT count(), %s FROM bench WHERE ts >= toDateTime(%d) AND ts < toDateTime(%d)", strings.Join(cols, ", "), from, to) + threads
+	join = fmt.Sprintf(`SELECT count() FROM (SELECT request_id FROM bench WHERE ts >= toDateTime(%d) AND ts < toDateTime(%d))
+		ALL INNER JOIN (SELECT request_id FROM bench_labels WHERE ts >= toDateTime(%d)) USING request_id`, from, to, from) + threads
+	return pass, join
 }
+
+// measure runs q and returns its time and the CPU time ClickHouse spent.
+func (b *bench) measure(q string) (wall, cpu time.Duration) {
+	before := serverCPU(b.srv.PID())
+	start := time.Now()
+	b.exec(q)
+	return time.Since(start), serverCPU(b.srv.PID()) - before
+}
+
+// serverCPU is the user and system time a process has used so far.
+func serverCPU(pid int) time.Duration {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	check(err)
+	s := string(stat)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	// Fields 14 and 15 of stat, utime and stime, counted from the state (3).
+	utime, err := strconv.ParseInt(f[11], 10, 64)
+	check(err)
+	stime, err := strconv.ParseInt(f[12], 10, 64)
+	check(err)
+	return time.Duration(utime+stime) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc/pid/stat's times: 100 on every
+// Linux architecture Go supports here.
+const clockTicks = 100
 
 func (b *bench) exec(q string) {
 	rows, err := b.srv.Conn().Query(context.Background(), q)
@@ -151,14 +204,12 @@ func (b *bench) exec(q string) {
 	rows.Close()
 }
 
-func median(n int, fn func()) time.Duration {
-	var ds []time.Duration
-	for range n {
-		start := time.Now()
-		fn()
-		ds = append(ds, time.Since(start))
+func median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
 	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	ds = slices.Clone(ds)
+	slices.Sort(ds)
 	return ds[len(ds)/2]
 }
 
@@ -217,13 +268,16 @@ type scenario struct {
 // scraped is what the exporter's scrapes of one scenario cost.
 type scraped struct {
 	cold, warm     time.Duration
-	queries        float64 // per warm scrape
-	readRows       float64 // ClickHouse rows read per warm scrape, from the cost counters
-	bytesPerScrape int64   // ClickHouse sent the exporter per warm scrape
+	cpu            time.Duration // ClickHouse's CPU time per warm scrape (median)
+	queries        float64       // per warm scrape
+	readRows       float64       // ClickHouse rows read per warm scrape, from the cost counters
+	bytesPerScrape int64         // ClickHouse sent the exporter per warm scrape
 	rssMiB         float64
 }
 
-func (b *bench) scrape(numeric, categorical int, sc scenario) scraped {
+// scrape runs the exporter on sc: a cold scrape, then b.scrapes warm ones,
+// each after a call of between (nil: none), which the timings leave out.
+func (b *bench) scrape(numeric, categorical int, sc scenario, between func()) scraped {
 	proxy := newProxy(b.srv.Addr())
 	defer proxy.ln.Close()
 	_, names := columns(numeric, categorical)
@@ -287,16 +341,19 @@ func (b *bench) scrape(numeric, categorical int, sc scenario) scraped {
 	get()
 	r.cold = time.Since(start)
 	first := get()
-	received := proxy.received.Load()
-	var ds []time.Duration
+	var ds, cpus []time.Duration
 	var last string
+	var bytes int64
 	for range b.scrapes {
-		start := time.Now()
+		if between != nil {
+			between()
+		}
+		before, start, got := serverCPU(b.srv.PID()), time.Now(), proxy.received.Load()
 		last = get()
-		ds = append(ds, time.Since(start))
+		ds, cpus = append(ds, time.Since(start)), append(cpus, serverCPU(b.srv.PID())-before)
+		bytes += proxy.received.Load() - got
 	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	r.warm = ds[len(ds)/2]
+	r.warm, r.cpu = median(ds), median(cpus)
 	// Each scrape's counters include its own queries, so the difference
 	// between the first and the last covers the b.scrapes scrapes after the
 	// first.
@@ -304,7 +361,7 @@ func (b *bench) scrape(numeric, categorical int, sc scenario) scraped {
 		return (sumMetric(last, metric) - sumMetric(first, metric)) / float64(b.scrapes)
 	}
 	r.queries, r.readRows = per("mlmon_clickhouse_queries_total"), per("mlmon_clickhouse_read_rows_total")
-	r.bytesPerScrape = (proxy.received.Load() - received) / int64(b.scrapes)
+	r.bytesPerScrape = bytes / int64(b.scrapes)
 	r.rssMiB = peakRSS(cmd.Process.Pid)
 	return r
 }
@@ -345,8 +402,8 @@ func peakRSS(pid int) float64 {
 }
 
 func printTable(w io.Writer, rs []result) {
-	fmt.Fprintln(w, "| rows | features | floor | scrape (warm) | scrape (cold) | scrape/floor | queries/scrape | bytes to exporter/scrape | exporter peak RSS | naive peer | naive/scrape | naive bytes | naive/exporter bytes |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| rows | features | floor | scrape (warm) | scrape (cold) | scrape/floor | ClickHouse CPU: floor | scrape | queries/scrape | bytes to exporter/scrape | exporter peak RSS | naive peer | naive/scrape | naive bytes | naive/exporter bytes |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
 		naive, ratio, nb, bratio := "–", "–", "–", "–"
 		if r.naiveTime > 0 {
@@ -355,8 +412,9 @@ func printTable(w io.Writer, rs []result) {
 			nb = fmt.Sprintf("%.1f MB", float64(r.naiveBytes)/1e6)
 			bratio = fmt.Sprintf("%.0f×", float64(r.naiveBytes)/float64(max(r.bytesPerScrape, 1)))
 		}
-		fmt.Fprintf(w, "| %d | %d | %s | %s | %s | %.2f | %.0f | %.1f kB | %.0f MiB | %s | %s | %s | %s |\n",
+		fmt.Fprintf(w, "| %d | %d | %s | %s | %s | %.2f | %s | %s | %.0f | %.1f kB | %.0f MiB | %s | %s | %s | %s |\n",
 			r.rows, r.features, r.floor.Round(time.Millisecond), r.warm.Round(time.Millisecond), r.cold.Round(time.Millisecond),
-			r.warm.Seconds()/r.floor.Seconds(), r.queries, float64(r.bytesPerScrape)/1e3, r.rssMiB, naive, ratio, nb, bratio)
+			r.warm.Seconds()/r.floor.Seconds(), r.floorCPU.Round(10*time.Millisecond), r.cpu.Round(10*time.Millisecond),
+			r.queries, float64(r.bytesPerScrape)/1e3, r.rssMiB, naive, ratio, nb, bratio)
 	}
 }

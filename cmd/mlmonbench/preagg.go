@@ -58,11 +58,11 @@ func (b *bench) preaggregated(n, numeric, categorical int) preaggResult {
 	check(b.srv.Exec(context.Background(), append(stmts, create[4:]...)...))
 	r := preaggResult{rows: n, features: numeric + categorical, seed: time.Since(start)}
 	day := []string{"window: 24h", "performance: {window: 1h}"}
-	r.full = b.scrape(numeric, categorical, scenario{tables: preaggTables, modelKeys: day})
+	r.full = b.scrape(numeric, categorical, scenario{tables: preaggTables, modelKeys: day}, nil)
 	fmt.Fprintf(os.Stderr, "  full scan: warm %s, %.0f rows read\n", r.full.warm.Round(time.Millisecond), r.full.readRows)
 	for _, iv := range preaggIntervals {
 		key := fmt.Sprintf("preaggregated: {table: %s, interval: %s}", aggregateTable(iv), model.Duration(iv))
-		sc := b.scrape(numeric, categorical, scenario{tables: preaggTables, modelKeys: append(day, key)})
+		sc := b.scrape(numeric, categorical, scenario{tables: preaggTables, modelKeys: append(day, key)}, nil)
 		fmt.Fprintf(os.Stderr, "  pre-aggregated, %s: warm %s, %.0f rows read\n", model.Duration(iv), sc.warm.Round(time.Millisecond), sc.readRows)
 		r.preagg = append(r.preagg, sc)
 	}
@@ -121,11 +121,11 @@ func views(table, agg string, interval time.Duration, numeric, categorical int) 
 
 func printPreagg(w io.Writer, r preaggResult) {
 	fmt.Fprintf(w, "\n24 h window, %d rows, %d features, 3 models (seeded through the views in %s):\n\n", r.rows, r.features, r.seed.Round(time.Second))
-	fmt.Fprintln(w, "| drift window from | scrape (warm) | scrape (cold) | ClickHouse rows read/scrape | queries/scrape | exporter peak RSS |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| drift window from | scrape (warm) | scrape (cold) | ClickHouse CPU/scrape | ClickHouse rows read/scrape | queries/scrape | exporter peak RSS |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
 	row := func(name string, x scraped) {
-		fmt.Fprintf(w, "| %s | %s | %s | %.0f | %.0f | %.0f MiB |\n", name, x.warm.Round(time.Millisecond), x.cold.Round(time.Millisecond),
-			x.readRows, x.queries, x.rssMiB)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %.0f | %.0f | %.0f MiB |\n", name, x.warm.Round(time.Millisecond), x.cold.Round(time.Millisecond),
+			x.cpu.Round(10*time.Millisecond), x.readRows, x.queries, x.rssMiB)
 	}
 	row("predictions (full scan)", r.full)
 	for i, iv := range preaggIntervals {
@@ -133,7 +133,7 @@ func printPreagg(w io.Writer, r preaggResult) {
 	}
 	fmt.Fprintln(w)
 	for i, iv := range preaggIntervals {
-		fmt.Fprintf(w, "full scan / aggregates every %s: %.1f× the time, %.1f× the rows read\n", model.Duration(iv),
-			r.full.warm.Seconds()/r.preagg[i].warm.Seconds(), r.full.readRows/max(r.preagg[i].readRows, 1))
+		fmt.Fprintf(w, "full scan / aggregates every %s: %.1f× the time, %.1f× ClickHouse's CPU, %.1f× the rows read\n", model.Duration(iv),
+			r.full.warm.Seconds()/r.preagg[i].warm.Seconds(), r.full.cpu.Seconds()/max(r.preagg[i].cpu.Seconds(), 0.01), r.full.readRows/max(r.preagg[i].readRows, 1))
 	}
 }

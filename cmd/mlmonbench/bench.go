@@ -171,29 +171,18 @@ func (b *bench) floorQueries(now time.Time) (pass, join string) {
 
 // measure runs q and returns its time and the CPU time ClickHouse spent.
 func (b *bench) measure(q string) (wall, cpu time.Duration) {
-	before := serverCPU(b.srv.PID())
+	before := b.serverCPU()
 	start := time.Now()
 	b.exec(q)
-	return time.Since(start), serverCPU(b.srv.PID()) - before
+	return time.Since(start), b.serverCPU() - before
 }
 
-// serverCPU is the user and system time a process has used so far.
-func serverCPU(pid int) time.Duration {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+// serverCPU is the CPU time ClickHouse has used so far.
+func (b *bench) serverCPU() time.Duration {
+	d, err := b.srv.CPUTime()
 	check(err)
-	s := string(stat)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	// Fields 14 and 15 of stat, utime and stime, counted from the state (3).
-	utime, err := strconv.ParseInt(f[11], 10, 64)
-	check(err)
-	stime, err := strconv.ParseInt(f[12], 10, 64)
-	check(err)
-	return time.Duration(utime+stime) * time.Second / clockTicks
+	return d
 }
-
-// clockTicks is USER_HZ, the unit of /proc/pid/stat's times: 100 on every
-// Linux architecture Go supports here.
-const clockTicks = 100
 
 func (b *bench) exec(q string) {
 	rows, err := b.srv.Conn().Query(context.Background(), q)
@@ -348,9 +337,9 @@ func (b *bench) scrape(numeric, categorical int, sc scenario, between func()) sc
 		if between != nil {
 			between()
 		}
-		before, start, got := serverCPU(b.srv.PID()), time.Now(), proxy.received.Load()
+		before, start, got := b.serverCPU(), time.Now(), proxy.received.Load()
 		last = get()
-		ds, cpus = append(ds, time.Since(start)), append(cpus, serverCPU(b.srv.PID())-before)
+		ds, cpus = append(ds, time.Since(start)), append(cpus, b.serverCPU()-before)
 		bytes += proxy.received.Load() - got
 	}
 	r.warm, r.cpu = median(ds), median(cpus)

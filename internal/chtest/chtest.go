@@ -131,6 +131,36 @@ func (s *Server) PID() int {
 	return s.cmd.Process.Pid
 }
 
+// CPUTime is the user and system CPU time the server process has used so
+// far: what a query cost ClickHouse, whatever else the machine was doing.
+func (s *Server) CPUTime() (time.Duration, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.PID()))
+	if err != nil {
+		return 0, err
+	}
+	// The command name may hold spaces and parentheses: the fields follow
+	// the last ')'. utime and stime are fields 14 and 15, the 12th and 13th
+	// after it.
+	str := string(stat)
+	f := strings.Fields(str[strings.LastIndexByte(str, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the name", s.PID(), len(f))
+	}
+	utime, err := strconv.ParseInt(f[11], 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	stime, err := strconv.ParseInt(f[12], 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * time.Second / clockTicks, nil
+}
+
+// clockTicks is USER_HZ, the unit of /proc/pid/stat's times: 100 on every
+// Linux architecture Go supports.
+const clockTicks = 100
+
 // Addr is the native-protocol address.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.TCPPort) }
 

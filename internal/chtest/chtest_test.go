@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 )
 
 // The server keeps its ports and data across a restart, so a test can take
@@ -33,5 +34,47 @@ func TestRestartKeepsPortsAndData(t *testing.T) {
 	s.Stop()
 	if _, err := os.Stat(dir); err != nil {
 		t.Error(err)
+	}
+}
+
+// CPUTime counts the server's own work: a query that keeps one thread busy
+// adds about its duration, and a second of waiting adds next to nothing.
+func TestCPUTimeCountsTheServersWork(t *testing.T) {
+	s, err := Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	ctx := context.Background()
+	measure := func(fn func()) (cpu, wall time.Duration) {
+		t.Helper()
+		before, err := s.CPUTime()
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		fn()
+		wall = time.Since(start)
+		after, err := s.CPUTime()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return after - before, wall
+	}
+	busy, wall := measure(func() {
+		var n uint64
+		if err := s.Conn().QueryRow(ctx, "SELECT count() FROM numbers(200000000) WHERE intHash64(number) % 7 = 1 SETTINGS max_threads = 1").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+	})
+	idle, _ := measure(func() { time.Sleep(time.Second) })
+	t.Logf("busy query: %s CPU in %s; a second asleep: %s CPU", busy, wall, idle)
+	// 200M hashes keep 18.16 busy for about half a second; however slow the
+	// machine, one thread cannot use more CPU than the query's wall time.
+	if busy < 100*time.Millisecond || busy > wall+100*time.Millisecond {
+		t.Errorf("a one-thread query of %s cost %s of CPU", wall, busy)
+	}
+	if idle > 200*time.Millisecond {
+		t.Errorf("an idle second cost %s of CPU", idle)
 	}
 }

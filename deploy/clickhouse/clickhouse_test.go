@@ -38,6 +38,7 @@ import (
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
+	"github.com/mlmon/mlmon/internal/chquery"
 	"github.com/mlmon/mlmon/internal/chtest"
 	"github.com/mlmon/mlmon/internal/config"
 )
@@ -526,11 +527,9 @@ func TestReadOnlyUser(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT count() FROM "+db+".predictions").Scan(&n); err != nil || n == 0 {
 		t.Fatalf("SELECT as mlmon: %d rows, %v", n, err)
 	}
-	// The settings the exporter sends with every query (chquery.bound).
-	exporterCtx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
-		"max_execution_time": 20, "join_use_nulls": 0, "readonly": 2, "max_query_size": 64 << 20,
-		"use_index_for_in_with_subqueries": 0,
-	}), clickhouse.WithQueryID("mlmon-deploy-test"))
+	// The settings the exporter sends with every query.
+	exporterCtx := clickhouse.Context(ctx, clickhouse.WithSettings(chquery.QuerySettings(20)),
+		clickhouse.WithQueryID("mlmon-deploy-test"))
 	if err := conn.QueryRow(exporterCtx, "SELECT count() FROM "+db+".ground_truth").Scan(&n); err != nil {
 		t.Errorf("a query with the exporter's settings: %v", err)
 	}

@@ -14,9 +14,9 @@
 
 -- readonly = 2: SELECT only, but the query may change settings. The exporter
 -- sends max_execution_time (the scrape's deadline), join_use_nulls = 0,
--- max_query_size and readonly = 2 with every query, which readonly = 1 would
--- reject. MAX makes
--- the limits ones the exporter's password cannot raise: keep the
+-- max_query_size, use_index_for_in_with_subqueries = 0 and readonly = 2 with
+-- every query, which readonly = 1 would reject. MAX makes the limits ones the
+-- exporter's password cannot raise: keep the
 -- max_execution_time maximum at or above clickhouse.query_timeout.
 CREATE SETTINGS PROFILE IF NOT EXISTS mlmon SETTINGS
     readonly = 2,

@@ -98,6 +98,28 @@ func (c *Client) Ping(ctx context.Context) error {
 // exporter's own, so the bound only has to be out of their way.
 const maxQuerySize = 64 << 20
 
+// QuerySettings are the settings every exporter query carries: a read-only
+// user's profile must let a query set them (readonly = 2, not 1).
+func QuerySettings(maxExecutionSeconds int) clickhouse.Settings {
+	return clickhouse.Settings{
+		"max_execution_time": maxExecutionSeconds,
+		"join_use_nulls":     0,
+		// readonly = 2: the exporter can run nothing but reads, whatever the
+		// user may do, yet may still set the settings here (readonly = 1
+		// would forbid those).
+		"readonly": 2,
+		// A window query carries every reference category's hash: a few
+		// categorical features with a thousand values each pass the default
+		// limit of 256 KiB.
+		"max_query_size": maxQuerySize,
+		// The label join filters labels by the window's id hashes (IN a
+		// subquery). No key is a hash, so the set is of no use to an index,
+		// and preparing it for one made 18.16's join cost 2.5 s of server
+		// CPU instead of 2.0 s (1.7M predictions, 5M labels).
+		"use_index_for_in_with_subqueries": 0,
+	}
+}
+
 // bound derives the context a query runs under. Its limit is the earlier of
 // the caller's deadline and query_timeout, and ClickHouse receives the same
 // limit as max_execution_time so the server stops too. The returned context
@@ -116,24 +138,7 @@ func (c *Client) bound(ctx context.Context, name string, opts ...clickhouse.Quer
 	seconds := max(1, int(math.Floor(limit.Seconds())))
 	qctx = clickhouse.Context(qctx, append([]clickhouse.QueryOption{
 		clickhouse.WithQueryID(fmt.Sprintf("%s-%d-%s", c.idPrefix, c.seq.Add(1), name)),
-		// readonly = 2: the exporter can run nothing but reads, whatever the
-		// user may do, yet may still set the query settings above (readonly
-		// = 1 would forbid those).
-		clickhouse.WithSettings(clickhouse.Settings{
-			"max_execution_time": seconds,
-			"join_use_nulls":     0,
-			"readonly":           2,
-			// A window query carries every reference category's hash: a
-			// few categorical features with a thousand values each pass the
-			// default limit of 256 KiB.
-			"max_query_size": maxQuerySize,
-			// The label join filters labels by the window's id hashes
-			// (IN a subquery). No key is a hash, so the set is of no use to
-			// an index, and preparing it for one made 18.16's join cost
-			// 2.5 s of server CPU instead of 2.0 s (1.7M predictions, 5M
-			// labels).
-			"use_index_for_in_with_subqueries": 0,
-		}),
+		clickhouse.WithSettings(QuerySettings(seconds)),
 	}, opts...)...)
 	return qctx, func() {
 		timer.Stop()

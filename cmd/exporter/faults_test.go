@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -106,15 +104,15 @@ func TestClickHouseOutageAndRecovery(t *testing.T) {
 
 	// Frozen: the server accepts nothing and answers nothing (SIGSTOP), as
 	// behind a network partition. Connections hang instead of failing.
-	pid := srv.PID()
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+	if err := srv.Freeze(); err != nil {
 		t.Fatal(err)
 	}
-	waitStopped(t, pid)
 	thawed := false
 	thaw := func() {
 		if !thawed {
-			syscall.Kill(pid, syscall.SIGCONT)
+			if err := srv.Thaw(); err != nil {
+				t.Error(err)
+			}
 			thawed = true
 		}
 	}
@@ -127,54 +125,6 @@ func TestClickHouseOutageAndRecovery(t *testing.T) {
 	if lines := logsWith(exp.logLines(), map[string]string{"msg": "clickhouse unreachable"}); len(lines) == 0 {
 		t.Errorf("the outage was not logged:\n%s", exp.logs)
 	}
-}
-
-// waitStopped returns once every thread of pid is stopped. kill(SIGSTOP)
-// returns before the group stop has reached all threads: on a loaded machine
-// a server thread can still answer a ping for a while (seen in CI: the first
-// "frozen" scrape found ClickHouse up).
-func waitStopped(t *testing.T, pid int) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		running, err := runningThreads(pid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(running) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("threads %v of %d still not stopped 10s after SIGSTOP", running, pid)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// runningThreads lists the threads of pid whose state (the field after the
-// command name in /proc/pid/task/tid/stat) is not stopped.
-func runningThreads(pid int) ([]string, error) {
-	dir := fmt.Sprintf("/proc/%d/task", pid)
-	tasks, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var running []string
-	for _, task := range tasks {
-		stat, err := os.ReadFile(filepath.Join(dir, task.Name(), "stat"))
-		if err != nil {
-			continue // the thread exited
-		}
-		s := string(stat)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 || i+2 >= len(s) {
-			return nil, fmt.Errorf("%s/%s/stat: unexpected %q", dir, task.Name(), s)
-		}
-		if state := s[i+2]; state != 'T' && state != 't' {
-			running = append(running, task.Name()+":"+string(state))
-		}
-	}
-	return running, nil
 }
 
 // A model whose table scans forever cannot hold the scrape hostage: the

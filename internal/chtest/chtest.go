@@ -123,8 +123,8 @@ func (s *Server) start() error {
 	return nil
 }
 
-// PID is the server process's id, 0 when it is not running.
-func (s *Server) PID() int {
+// pid is the server process's id, 0 when it is not running.
+func (s *Server) pid() int {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return 0
 	}
@@ -134,17 +134,14 @@ func (s *Server) PID() int {
 // CPUTime is the user and system CPU time the server process has used so
 // far: what a query cost ClickHouse, whatever else the machine was doing.
 func (s *Server) CPUTime() (time.Duration, error) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.PID()))
+	f, err := statFields(fmt.Sprintf("/proc/%d/stat", s.pid()))
 	if err != nil {
 		return 0, err
 	}
-	// The command name may hold spaces and parentheses: the fields follow
-	// the last ')'. utime and stime are fields 14 and 15, the 12th and 13th
-	// after it.
-	str := string(stat)
-	f := strings.Fields(str[strings.LastIndexByte(str, ')')+1:])
+	// utime and stime are fields 14 and 15 of stat, the 12th and 13th
+	// after the name.
 	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the name", s.PID(), len(f))
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields after the name", s.pid(), len(f))
 	}
 	utime, err := strconv.ParseInt(f[11], 10, 64)
 	if err != nil {
@@ -160,6 +157,81 @@ func (s *Server) CPUTime() (time.Duration, error) {
 // clockTicks is USER_HZ, the unit of /proc/pid/stat's times: 100 on every
 // Linux architecture Go supports.
 const clockTicks = 100
+
+// statFields reads a /proc stat file and returns the fields after the
+// command name, which may itself hold spaces and parentheses: they follow
+// the last ')'. The first is the state.
+func statFields(path string) ([]string, error) {
+	stat, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	str := string(stat)
+	i := strings.LastIndexByte(str, ')')
+	if i < 0 {
+		return nil, fmt.Errorf("%s: no command name in %q", path, str)
+	}
+	return strings.Fields(str[i+1:]), nil
+}
+
+// Freeze stops the server (SIGSTOP), as behind a network partition: it
+// accepts connections and answers nothing. It returns once every thread has
+// stopped, since kill returns before the group stop reaches them all: on a
+// loaded machine a thread could still answer a ping for a while.
+func (s *Server) Freeze() error {
+	pid := s.pid()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		return fmt.Errorf("freeze clickhouse: %w", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		running, err := runningThreads(pid)
+		if err != nil {
+			return fmt.Errorf("freeze clickhouse: %w", err)
+		}
+		if len(running) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("freeze clickhouse: threads %v of %d still not stopped 10s after SIGSTOP", running, pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Thaw resumes a frozen server (SIGCONT).
+func (s *Server) Thaw() error {
+	if err := syscall.Kill(s.pid(), syscall.SIGCONT); err != nil {
+		return fmt.Errorf("thaw clickhouse: %w", err)
+	}
+	return nil
+}
+
+// runningThreads lists the threads of pid that are not stopped, as tid:state.
+func runningThreads(pid int) ([]string, error) {
+	dir := fmt.Sprintf("/proc/%d/task", pid)
+	tasks, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var running []string
+	for _, task := range tasks {
+		f, err := statFields(filepath.Join(dir, task.Name(), "stat"))
+		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
+			continue // the thread exited
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(f) == 0 {
+			return nil, fmt.Errorf("%s/%s/stat: no state", dir, task.Name())
+		}
+		if state := f[0]; state != "T" && state != "t" {
+			running = append(running, task.Name()+":"+state)
+		}
+	}
+	return running, nil
+}
 
 // Addr is the native-protocol address.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.TCPPort) }

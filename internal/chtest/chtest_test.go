@@ -78,3 +78,29 @@ func TestCPUTimeCountsTheServersWork(t *testing.T) {
 		t.Errorf("an idle second cost %s of CPU", idle)
 	}
 }
+
+// A frozen server answers nothing, and answers again once thawed.
+func TestFreezeStopsEveryThread(t *testing.T) {
+	s, err := Start(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	if err := s.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	err = s.Conn().Ping(ctx)
+	cancel()
+	if thawErr := s.Thaw(); thawErr != nil {
+		t.Fatal(thawErr)
+	}
+	if err == nil {
+		t.Error("a frozen server answered a ping")
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Conn().Ping(ctx); err != nil {
+		t.Errorf("thawed, the server does not answer: %v", err)
+	}
+}

@@ -66,15 +66,11 @@ type Regression struct {
 // when the joined rows pass through a subquery first.
 func labelJoin(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, left []string, right []string) {
 	p, g, w := m.Predictions, m.GroundTruth, src.Window
-	labelPresent := "isNotNull(" + ids.col(g.Label) + ")"
-	if m.Task == config.TaskRegression {
-		labelPresent = "isFinite(ifNull(toFloat64(" + ids.col(g.Label) + "), nan))"
-	}
 	b.add(" FROM (SELECT cityHash64(" + ids.col(p.ID) + ") AS mlmon_id, " + strings.Join(left, ", "))
 	from(b, ids, m, Source{Window: w, Sampling: src.Sampling})
 	// Current releases require an alias on joined subqueries.
 	b.add(") AS mlmon_p ANY LEFT JOIN (SELECT cityHash64("+ids.col(g.ID)+") AS mlmon_id, "+strings.Join(right, ", ")+
-		" FROM "+ids.table(g.Table)+" WHERE "+ids.col(g.Timestamp)+" >= toDateTime(?) AND "+labelPresent, w.From.Unix())
+		" FROM "+ids.table(g.Table)+" WHERE "+labelsSince(ids, m), w.From.Unix())
 	// Only the labels of this window's predictions are deduplicated and
 	// hashed for the join. A ground-truth table shared by several models
 	// would otherwise be grouped whole once per model: on three models
@@ -82,6 +78,30 @@ func labelJoin(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, lef
 	b.add(" AND mlmon_id IN (SELECT cityHash64(" + ids.col(p.ID) + ")")
 	from(b, ids, m, Source{Window: w, Sampling: src.Sampling})
 	b.add(") GROUP BY mlmon_id) AS mlmon_g USING mlmon_id")
+}
+
+// labelsSince is the condition on the labels a window's join may read, with
+// one placeholder for the window's start: those that arrived since, and are
+// labels. A NULL label (or a NaN or infinite one, for regression) is no
+// label: the prediction stays unlabeled rather than gaining a class "" or a
+// NaN.
+func labelsSince(ids *identifiers, m *config.Model) string {
+	g := m.GroundTruth
+	present := "isNotNull(" + ids.col(g.Label) + ")"
+	if m.Task == config.TaskRegression {
+		present = "isFinite(ifNull(toFloat64(" + ids.col(g.Label) + "), nan))"
+	}
+	return ids.col(g.Timestamp) + " >= toDateTime(?) AND " + present
+}
+
+// newestLabel are the label side's aggregates of a join by label value: an
+// id's newest label, the time of its newest label, and that it has one.
+func newestLabel(ids *identifiers, m *config.Model, labelExpr string) []string {
+	return []string{
+		"argMax(" + labelExpr + ", " + labelTieBreak(ids, m, labelExpr) + ") AS mlmon_label",
+		"max(" + ids.col(m.GroundTruth.Timestamp) + ") AS mlmon_lts",
+		"toUInt8(1) AS mlmon_matched",
+	}
 }
 
 // labelTieBreak orders one id's labels: by arrival time, then, for labels
@@ -137,7 +157,6 @@ func classificationQuery(m *config.Model, src Source, byName bool) (Query, error
 	}
 	var ids identifiers
 	labelExpr := classLabelExpr(&ids, m.GroundTruth.Label)
-	tieBreak := labelTieBreak(&ids, m, labelExpr)
 	left := []string{classLabelExpr(&ids, m.Predictions.Prediction) + " AS mlmon_pred"}
 	withScore := m.Task == config.TaskBinary && m.Predictions.Score != ""
 	if withScore {
@@ -149,11 +168,11 @@ func classificationQuery(m *config.Model, src Source, byName bool) (Query, error
 	var positiveArg any
 	keys := "mlmon_pred, mlmon_label, mlmon_matched"
 	if byName {
-		right = []string{"argMax(" + labelExpr + ", " + tieBreak + ") AS mlmon_label", "max(" + ids.col(m.GroundTruth.Timestamp) + ") AS mlmon_lts", "toUInt8(1) AS mlmon_matched"}
+		right = newestLabel(&ids, m, labelExpr)
 		actual, matched, lts = "mlmon_label", "mlmon_matched", "toUInt64(toUnixTimestamp(max(mlmon_lts))) AS lts"
 		positive, positiveArg = "mlmon_label = ?", m.PositiveClass
 	} else {
-		right = []string{"max(" + tieBreak + ") AS mlmon_tb"}
+		right = []string{"max(" + labelTieBreak(&ids, m, labelExpr) + ") AS mlmon_tb"}
 		actual, matched, lts = "mlmon_tb % 4294967296 AS mlmon_lh", "toUInt8(mlmon_tb > 0) AS mlmon_matched", "max(intDiv(mlmon_tb, 4294967296)) AS lts"
 		positive, positiveArg = "mlmon_lh = ?", LabelHash(m.PositiveClass)
 		keys = "mlmon_pred, mlmon_lh, mlmon_matched"
@@ -200,8 +219,8 @@ func LabelNamesQuery(m *config.Model, src Source, hashes []uint64) (Query, error
 		list[i] = strconv.FormatUint(h, 10)
 	}
 	var b sqlBuilder
-	b.add("SELECT DISTINCT "+labelExpr+" AS mlmon_label FROM "+ids.table(g.Table)+" WHERE "+ids.col(g.Timestamp)+" >= toDateTime(?) AND isNotNull("+
-		ids.col(g.Label)+") AND "+labelHash(labelExpr)+" IN ("+strings.Join(list, ", ")+")", src.Window.From.Unix())
+	b.add("SELECT DISTINCT "+labelExpr+" AS mlmon_label FROM "+ids.table(g.Table)+" WHERE "+labelsSince(&ids, m)+
+		" AND "+labelHash(labelExpr)+" IN ("+strings.Join(list, ", ")+")", src.Window.From.Unix())
 	if ids.err != nil {
 		return Query{}, ids.err
 	}
@@ -396,11 +415,7 @@ func RegressionQuery(m *config.Model, src Source) (Query, error) {
 		"countIf(mlmon_ok AND mlmon_label != 0) AS n_nonzero",
 		"varPopIf(mlmon_label, mlmon_ok) AS var_label",
 	}, ", "))
-	labelJoin(&b, &ids, m, src, []string{predExpr + " AS mlmon_pred"}, []string{
-		"argMax(" + labelExpr + ", " + labelTieBreak(&ids, m, labelExpr) + ") AS mlmon_label",
-		"max(" + ids.col(m.GroundTruth.Timestamp) + ") AS mlmon_lts",
-		"toUInt8(1) AS mlmon_matched",
-	})
+	labelJoin(&b, &ids, m, src, []string{predExpr + " AS mlmon_pred"}, newestLabel(&ids, m, labelExpr))
 	if ids.err != nil {
 		return Query{}, ids.err
 	}

@@ -204,17 +204,16 @@ func TestWindowWithManyWideCategoricalColumns(t *testing.T) {
 	for i := range cols {
 		cols[i] = Binning{Column: Column{Name: "c"}, Categories: cats, Seen: cats}
 	}
-	q, err := WindowQuery(&config.Model{Name: "m", Predictions: config.Predictions{Table: "widecats", Timestamp: "ts"}},
-		Source{Window: Window{From: time.Unix(1700000000, 0), To: time.Unix(1700000001, 0)}}, cols)
+	m := &config.Model{Name: "m", Task: config.TaskRegression, Predictions: config.Predictions{Table: "widecats", Timestamp: "ts", ID: "id", Prediction: "c"}}
+	src := Source{Window: Window{From: time.Unix(1700000000, 0), To: time.Unix(1700000001, 0)}}
+	q, err := WindowQuery(m, src, cols)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(q.SQL) <= 256<<10 || stateStride(cols)*uint64(len(cols)+1) <= math.MaxUint16 {
 		t.Fatalf("the query is %d bytes with keys up to %d: not the case under test", len(q.SQL), stateStride(cols)*uint64(len(cols)+1))
 	}
-	c := testClient(t)
-	m := &config.Model{Name: "m", Task: config.TaskRegression, Predictions: config.Predictions{Table: "widecats", Timestamp: "ts", ID: "id", Prediction: "c"}}
-	ws, err := c.Window(ctx, m, Source{Window: Window{From: time.Unix(1700000000, 0), To: time.Unix(1700000001, 0)}}, cols, "drift")
+	ws, err := testClient(t).Window(ctx, m, src, cols, "drift")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -88,9 +88,12 @@ func span(from, to time.Time) [2]int64 { return [2]int64{from.Unix(), to.Unix()}
 // Rows fall inside and outside every window (before, after now), some labels
 // are corrected later, some never arrive, and scores and latencies are
 // sometimes NULL, so the test proves the filtering as well as the math.
-func seed(t *testing.T) []seededModel {
+func seed(t *testing.T) []seededModel { return seedInto(t, server) }
+
+// seedInto is seed on srv.
+func seedInto(t *testing.T, srv *chtest.Server) []seededModel {
 	ctx := context.Background()
-	if err := server.Exec(ctx, strings.Split(schema, ";")...); err != nil {
+	if err := srv.Exec(ctx, strings.Split(schema, ";")...); err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
@@ -187,7 +190,7 @@ func seed(t *testing.T) []seededModel {
 	}
 
 	insert := func(stmt string, rows []map[string]any, cols ...string) {
-		b, err := server.Conn().PrepareBatch(ctx, stmt)
+		b, err := srv.Conn().PrepareBatch(ctx, stmt)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -92,8 +92,12 @@ func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string) (
 	if err != nil {
 		return perf{}, err
 	}
-	src := chquery.Source{Window: w, Sampling: sampling}
 	client := m.scrape.target.Client
+	join, err := client.Join(ctx, m.Model, name)
+	if err != nil {
+		return perf{}, err
+	}
+	src := chquery.Source{Window: w, Sampling: sampling, Join: join}
 	if m.Task == config.TaskRegression {
 		r, err := client.Regression(ctx, m.Model, src, name)
 		return perf{regression: &r}, err

@@ -25,7 +25,8 @@ type Client struct {
 	idPrefix     string
 	seq          atomic.Uint64 // queries started, also the query_id sequence
 	observe      atomic.Pointer[Observer]
-	samplingKeys sync.Map // table → whether it has a sampling key
+	tables       sync.Map // table name → TableInfo
+	joinsLogged  sync.Map // model → the join strategy logged for it
 }
 
 // Cost is what one query cost ClickHouse, as its progress packets report.
@@ -261,36 +262,22 @@ func (c *Client) run(ctx context.Context, q Query, fn func(scan func(dest ...any
 
 // Sampling returns how the model's heavy queries sample its predictions: not
 // at all when sample is 1; with the SAMPLE clause when the predictions table
-// has a sampling key; by a hash of the id otherwise. The table's sampling key
-// is looked up once per client.
+// (for a Distributed table, its local table) has a sampling key; by a hash
+// of the id otherwise. The table is looked up once per client.
 func (c *Client) Sampling(ctx context.Context, m *config.Model) (Sampling, error) {
 	if m.Sample <= 0 || m.Sample >= 1 {
 		return Sampling{Ratio: 1}, nil
 	}
-	table := m.Predictions.Table
-	if v, ok := c.samplingKeys.Load(table); ok {
-		return Sampling{Ratio: m.Sample, Clause: v.(bool)}, nil
+	info, err := c.Table(ctx, m.Name, m.Predictions.Table, "sampling_key")
+	if err != nil {
+		return Sampling{}, fmt.Errorf("look up the sampling key of %s: %w", m.Predictions.Table, err)
 	}
-	db, name, qualified := strings.Cut(table, ".")
-	if !qualified {
-		db, name = "", table
-	}
-	var key string
-	q := Query{Name: "sampling_key", SQL: "SELECT sampling_key FROM system.tables WHERE database = if(? = '', currentDatabase(), ?) AND name = ?",
-		Args: []any{db, db, name}}
-	if err := c.QueryRow(ctx, m.Name, q, &key); err != nil {
-		return Sampling{}, fmt.Errorf("look up the sampling key of %s: %w", table, err)
-	}
-	c.samplingKeys.Store(table, key != "")
-	return Sampling{Ratio: m.Sample, Clause: key != ""}, nil
+	return Sampling{Ratio: m.Sample, Clause: info.SamplingKey != ""}, nil
 }
 
 // ColumnTypes returns the type of every column of table, by name.
 func (c *Client) ColumnTypes(ctx context.Context, model, table string) (map[string]string, error) {
-	db, name, qualified := strings.Cut(table, ".")
-	if !qualified {
-		db, name = "", table
-	}
+	db, name := splitTable(table)
 	q := Query{Name: "column_types", SQL: "SELECT name, type FROM system.columns WHERE database = if(? = '', currentDatabase(), ?) AND table = ?",
 		Args: []any{db, db, name}}
 	types := map[string]string{}

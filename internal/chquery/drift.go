@@ -34,6 +34,9 @@ type Source struct {
 	Window   Window
 	Table    string
 	Sampling Sampling // predictions table only
+	// Join is how the performance queries join labels to the predictions
+	// when a table is Distributed; the zero value joins on one server.
+	Join JoinStrategy
 }
 
 // Sampling is how the heavy queries read a share of a model's predictions.
@@ -531,10 +534,21 @@ func from(b *sqlBuilder, ids *identifiers, m *config.Model, src Source) {
 		b.add(" FROM " + ids.table(src.Table))
 		return
 	}
+	fromPredictions(b, ids, m, src)
+	wherePredictions(b, ids, m, src)
+}
+
+// fromPredictions renders " FROM predictions [SAMPLE r]".
+func fromPredictions(b *sqlBuilder, ids *identifiers, m *config.Model, src Source) {
 	b.add(" FROM " + ids.table(m.Predictions.Table))
 	if src.Sampling.active() && src.Sampling.Clause {
 		b.add(" SAMPLE " + strconv.FormatFloat(src.Sampling.Ratio, 'g', -1, 64))
 	}
+}
+
+// wherePredictions renders the WHERE clause that keeps the model's sampled
+// predictions of the window.
+func wherePredictions(b *sqlBuilder, ids *identifiers, m *config.Model, src Source) {
 	b.add(" WHERE ")
 	modelFilter(b, m, ids)
 	b.window(ids.col(m.Predictions.Timestamp), src.Window)

@@ -46,13 +46,14 @@ type Regression struct {
 	Sums stats.RegressionSums // over labeled rows with finite prediction and label
 }
 
-// labelJoin renders the FROM clause shared by the performance queries: the
-// window's predictions LEFT JOIN one row per labelled id, which right
-// aggregates from that id's labels (the newest label wins, so a correction
-// replaces a mistake). Labels cannot arrive before their prediction, so the
-// label side is bounded by the window's start, which keeps the right side of
-// the join small. One row per id makes ANY LEFT JOIN return one row per
-// prediction on every version, and it is a fifth faster than ALL on 18.16.
+// labelJoin renders the performance queries' SELECT sel, whose aggregates
+// read the columns aliased in left (the window's predictions) and right (one
+// row per labelled id, aggregated from that id's labels: the newest label
+// wins, so a correction replaces a mistake). Labels cannot arrive before
+// their prediction, so the label side is bounded by the window's start,
+// which keeps the right side of the join small. One row per id makes ANY
+// LEFT JOIN return one row per prediction on every version, and it is a
+// fifth faster than ALL on 18.16.
 //
 // Both sides meet on cityHash64 of the id rather than the id itself: hashing
 // and joining 64-bit keys instead of strings made the join 2.8 times faster
@@ -61,23 +62,83 @@ type Regression struct {
 // with a probability of about n²/2⁶⁵ (10⁻⁶ for five million predictions),
 // and a collision would lend one prediction the other's label.
 //
-// The callers aggregate in the SELECT that holds the join rather than in a
+// The aggregates sit in the SELECT that holds the join rather than in a
 // query around it: 18.16 spends a quarter of a second more per 1.7M rows
 // when the joined rows pass through a subquery first.
-func labelJoin(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, left []string, right []string) {
-	p, g, w := m.Predictions, m.GroundTruth, src.Window
+//
+// On one server (and JoinInitiator) the predictions come from a subquery:
+//
+//	SELECT sel FROM (SELECT cityHash64(id) AS mlmon_id, left… FROM predictions WHERE window) AS mlmon_p
+//	ANY LEFT JOIN (labels) AS mlmon_g USING mlmon_id
+//
+// On a cluster (JoinLocal, JoinGlobal) the predictions table must be the
+// query's own FROM, or the shards would only send rows and the server the
+// exporter talks to would join them all:
+//
+//	WITH left… SELECT sel FROM predictions [GLOBAL] ANY LEFT JOIN (labels) AS mlmon_g
+//	ON cityHash64(id) = mlmon_id WHERE window
+//
+// USING cannot name an alias of the left side on current releases, and ON
+// takes an expression on both 18.16 and current ones. The caller appends
+// GROUP BY.
+func labelJoin(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, sel string, selArgs []any, left, right []string) {
+	p := m.Predictions
+	predSrc := Source{Window: src.Window, Sampling: src.Sampling}
+	pushdown := src.Join == JoinLocal || src.Join == JoinGlobal
+	join := " ANY LEFT JOIN "
+	if src.Join == JoinGlobal {
+		join = " GLOBAL ANY LEFT JOIN "
+	}
+	if pushdown {
+		b.add("WITH " + strings.Join(left, ", ") + " SELECT " + sel, selArgs...)
+		fromPredictions(b, ids, m, predSrc)
+		b.add(join)
+		labelSide(b, ids, m, src, right)
+		b.add(" AS mlmon_g ON cityHash64(" + ids.col(p.ID) + ") = mlmon_id")
+		wherePredictions(b, ids, m, predSrc)
+		return
+	}
+	b.add("SELECT "+sel, selArgs...)
 	b.add(" FROM (SELECT cityHash64(" + ids.col(p.ID) + ") AS mlmon_id, " + strings.Join(left, ", "))
-	from(b, ids, m, Source{Window: w, Sampling: src.Sampling})
+	from(b, ids, m, predSrc)
 	// Current releases require an alias on joined subqueries.
-	b.add(") AS mlmon_p ANY LEFT JOIN (SELECT cityHash64("+ids.col(g.ID)+") AS mlmon_id, "+strings.Join(right, ", ")+
-		" FROM "+ids.table(g.Table)+" WHERE "+labelsSince(ids, m), w.From.Unix())
-	// Only the labels of this window's predictions are deduplicated and
-	// hashed for the join. A ground-truth table shared by several models
-	// would otherwise be grouped whole once per model: on three models
-	// sharing one table this halves the time of their three joins.
-	b.add(" AND mlmon_id IN (SELECT cityHash64(" + ids.col(p.ID) + ")")
-	from(b, ids, m, Source{Window: w, Sampling: src.Sampling})
-	b.add(") GROUP BY mlmon_id) AS mlmon_g USING mlmon_id")
+	b.add(") AS mlmon_p" + join)
+	labelSide(b, ids, m, src, right)
+	b.add(" AS mlmon_g USING mlmon_id")
+}
+
+// labelSide renders the join's right side, one row per labelled id of the
+// window, with the aggregates in right.
+//
+// Only the labels of this window's predictions are deduplicated and hashed
+// for the join. A ground-truth table shared by several models would
+// otherwise be grouped whole once per model: on three models sharing one
+// table this halves the time of their three joins. Where the labels are
+// Distributed and the join is not local to each shard, the window's ids are
+// gathered once and sent to the shards (GLOBAL IN): a plain IN would have
+// every shard read the Distributed predictions table again, which ClickHouse
+// refuses (distributed_product_mode = 'deny').
+func labelSide(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, right []string) {
+	p, g := m.Predictions, m.GroundTruth
+	in := " IN "
+	if src.Join == JoinGlobal || src.Join == JoinInitiator {
+		in = " GLOBAL IN "
+	}
+	b.add("(SELECT cityHash64("+ids.col(g.ID)+") AS mlmon_id, "+strings.Join(right, ", ")+
+		" FROM "+ids.table(g.Table)+" WHERE "+labelsSince(ids, m), src.Window.From.Unix())
+	b.add(" AND mlmon_id" + in + "(SELECT cityHash64(" + ids.col(p.ID) + ")")
+	from(b, ids, m, Source{Window: src.Window, Sampling: src.Sampling})
+	b.add(") GROUP BY mlmon_id)")
+}
+
+// joinSettings ends a join's SQL with the settings it needs beyond
+// QuerySettings: on co-located shards, the Distributed tables inside the
+// join are read as each shard's own local tables. A SETTINGS clause, since
+// clickhouse-go can send 18.16 only numeric settings.
+func joinSettings(b *sqlBuilder, src Source) {
+	if src.Join == JoinLocal {
+		b.add(" SETTINGS distributed_product_mode = 'local'")
+	}
 }
 
 // labelsSince is the condition on the labels a window's join may read, with
@@ -177,27 +238,31 @@ func classificationQuery(m *config.Model, src Source, byName bool) (Query, error
 		positive, positiveArg = "mlmon_lh = ?", LabelHash(m.PositiveClass)
 		keys = "mlmon_pred, mlmon_lh, mlmon_matched"
 	}
-	var b sqlBuilder
+	var sel string
+	var selArgs []any
 	if withScore {
 		// Per-row losses follow scikit-learn: log loss clips the probability
 		// to [eps, 1-eps]; both use the score clamped to [0, 1]. The aliases
 		// live inside the keys and aggregates: a SELECT that groups may name
 		// nothing else.
-		b.add("SELECT mlmon_pred, "+actual+", "+matched+", "+
-			"if((mlmon_matched = 1 AND isFinite(mlmon_score)) AS mlmon_scored, "+
-			fmt.Sprintf("toInt32(floor((greatest(least(mlmon_score, 1.), 0.) AS mlmon_s) * %d + 0.5)), -1) AS mlmon_bucket, ", ScoreBuckets)+
-			"count() AS n, "+
-			"sum(if(mlmon_scored, -((toUInt8("+positive+") AS mlmon_y) * log("+
-			fmt.Sprintf("greatest(least(mlmon_s, 1. - %g), %g) AS mlmon_pc", stats.LogLossEpsilon, stats.LogLossEpsilon)+
-			") + (1 - mlmon_y) * log(1 - mlmon_pc)), 0.)) AS ll, "+
-			"sum(if(mlmon_scored, pow(mlmon_s - mlmon_y, 2), 0.)) AS brier, "+lts, positiveArg)
+		sel = "mlmon_pred, " + actual + ", " + matched + ", " +
+			"if((mlmon_matched = 1 AND isFinite(mlmon_score)) AS mlmon_scored, " +
+			fmt.Sprintf("toInt32(floor((greatest(least(mlmon_score, 1.), 0.) AS mlmon_s) * %d + 0.5)), -1) AS mlmon_bucket, ", ScoreBuckets) +
+			"count() AS n, " +
+			"sum(if(mlmon_scored, -((toUInt8(" + positive + ") AS mlmon_y) * log(" +
+			fmt.Sprintf("greatest(least(mlmon_s, 1. - %g), %g) AS mlmon_pc", stats.LogLossEpsilon, stats.LogLossEpsilon) +
+			") + (1 - mlmon_y) * log(1 - mlmon_pc)), 0.)) AS ll, " +
+			"sum(if(mlmon_scored, pow(mlmon_s - mlmon_y, 2), 0.)) AS brier, " + lts
+		selArgs = []any{positiveArg}
 		keys += ", mlmon_bucket"
 	} else {
-		b.add("SELECT mlmon_pred, " + actual + ", " + matched + ", toInt32(-1) AS mlmon_bucket, count() AS n, " +
-			"0. AS ll, 0. AS brier, " + lts)
+		sel = "mlmon_pred, " + actual + ", " + matched + ", toInt32(-1) AS mlmon_bucket, count() AS n, " +
+			"0. AS ll, 0. AS brier, " + lts
 	}
-	labelJoin(&b, &ids, m, src, left, right)
+	var b sqlBuilder
+	labelJoin(&b, &ids, m, src, sel, selArgs, left, right)
 	b.add(" GROUP BY " + keys)
+	joinSettings(&b, src)
 	if ids.err != nil {
 		return Query{}, ids.err
 	}
@@ -403,9 +468,8 @@ func RegressionQuery(m *config.Model, src Source) (Query, error) {
 	var ids identifiers
 	predExpr := "ifNull(toFloat64(" + ids.col(m.Predictions.Prediction) + "), nan)"
 	labelExpr := "ifNull(toFloat64(" + ids.col(m.GroundTruth.Label) + "), nan)"
-	var b sqlBuilder
-	b.add(strings.Join([]string{
-		"SELECT count() AS predictions",
+	sel := strings.Join([]string{
+		"count() AS predictions",
 		"countIf(mlmon_matched = 1) AS labeled",
 		"toUInt64(toUnixTimestamp(maxIf(mlmon_lts, mlmon_matched = 1))) AS lts",
 		"countIf((mlmon_matched = 1 AND isFinite(mlmon_pred) AND isFinite(mlmon_label)) AS mlmon_ok) AS n",
@@ -414,11 +478,13 @@ func RegressionQuery(m *config.Model, src Source) (Query, error) {
 		"sumIf(abs((mlmon_pred - mlmon_label) / mlmon_label), mlmon_ok AND mlmon_label != 0) AS sum_pct",
 		"countIf(mlmon_ok AND mlmon_label != 0) AS n_nonzero",
 		"varPopIf(mlmon_label, mlmon_ok) AS var_label",
-	}, ", "))
-	labelJoin(&b, &ids, m, src, []string{predExpr + " AS mlmon_pred"}, newestLabel(&ids, m, labelExpr))
+	}, ", ")
+	var b sqlBuilder
+	labelJoin(&b, &ids, m, src, sel, nil, []string{predExpr + " AS mlmon_pred"}, newestLabel(&ids, m, labelExpr))
 	if ids.err != nil {
 		return Query{}, ids.err
 	}
+	joinSettings(&b, src)
 	return b.query("regression"), nil
 }
 

@@ -27,6 +27,7 @@ type Server struct {
 	TCPPort   int
 	HTTPPort  int
 	interPort int
+	config    string // the configuration file it starts from
 	bin       []string
 	cmd       *exec.Cmd
 	done      chan error
@@ -56,11 +57,6 @@ func Start(dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, sub := range []string{"tmp", "user_files", "format_schemas"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			return nil, err
-		}
-	}
 	// A port found free can be taken by a parallel test package before the
 	// server binds it: such a start is retried on other ports.
 	for attempt := 1; ; attempt++ {
@@ -68,7 +64,7 @@ func Start(dir string) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s := &Server{Dir: dir, TCPPort: ports[0], HTTPPort: ports[1], interPort: ports[2], bin: bin}
+		s := &Server{Dir: dir, TCPPort: ports[0], HTTPPort: ports[1], interPort: ports[2], config: ConfigFile, bin: bin}
 		err = s.start()
 		if err == nil {
 			return s, nil
@@ -88,8 +84,11 @@ func (s *Server) Restart() error {
 
 func (s *Server) start() error {
 	dir, bin := s.Dir, s.bin
+	if err := makeDirs(dir); err != nil {
+		return err
+	}
 	s.done = make(chan error, 1)
-	args := append(append([]string{}, bin[1:]...), "--config-file="+ConfigFile, "--",
+	args := append(append([]string{}, bin[1:]...), "--config-file="+s.config, "--",
 		"--path="+dir+"/",
 		"--tmp_path="+filepath.Join(dir, "tmp")+"/",
 		"--user_files_path="+filepath.Join(dir, "user_files")+"/",
@@ -119,6 +118,15 @@ func (s *Server) start() error {
 		s.Stop()
 		log, _ := os.ReadFile(filepath.Join(dir, "server.err.log"))
 		return fmt.Errorf("clickhouse did not become ready: %w\n%s", err, tail(log, 2000))
+	}
+	return nil
+}
+
+func makeDirs(dir string) error {
+	for _, sub := range []string{"tmp", "user_files", "format_schemas"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			return err
+		}
 	}
 	return nil
 }

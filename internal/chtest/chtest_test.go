@@ -104,3 +104,48 @@ func TestFreezeStopsEveryThread(t *testing.T) {
 		t.Errorf("thawed, the server does not answer: %v", err)
 	}
 }
+
+// A cluster started here is a real one: every server knows the clusters,
+// and a Distributed table spreads rows over the shards and copies them to
+// each replica.
+func TestClusterShardsAndReplicates(t *testing.T) {
+	servers, err := StartCluster(t.TempDir(), 3, Clusters{"two": {{0}, {1}}, "repl": {{0}, {1, 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer StopAll(servers)
+	ctx := context.Background()
+	var shards uint64
+	if err := servers[2].Conn().QueryRow(ctx, "SELECT count() FROM system.clusters WHERE cluster = 'repl'").Scan(&shards); err != nil || shards != 3 {
+		t.Fatalf("server 2 knows %d replicas of cluster repl (%v), want 3", shards, err)
+	}
+	if err := ExecAll(ctx, servers,
+		"CREATE TABLE t_local (x UInt64) ENGINE = MergeTree ORDER BY x",
+		"CREATE TABLE t AS t_local ENGINE = Distributed(repl, default, t_local, x)"); err != nil {
+		t.Fatal(err)
+	}
+	// 18.16 sends a Distributed insert to the shards in the background
+	// (and, synchronously, to one replica only).
+	if err := servers[0].Exec(ctx, "INSERT INTO t SELECT number FROM numbers(10)"); err != nil {
+		t.Fatal(err)
+	}
+	// x % 2 picks the shard: evens on server 0, odds on servers 1 and 2.
+	for i, want := range []uint64{0 + 2 + 4 + 6 + 8, 1 + 3 + 5 + 7 + 9, 1 + 3 + 5 + 7 + 9} {
+		var sum uint64
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			err := servers[i].Conn().QueryRow(ctx, "SELECT sum(x) FROM t_local").Scan(&sum)
+			if err == nil && sum == want {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("server %d holds a sum of %d (%v), want %d", i, sum, err, want)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	var sum uint64
+	if err := servers[1].Conn().QueryRow(ctx, "SELECT sum(x) FROM t").Scan(&sum); err != nil || sum != 45 {
+		t.Errorf("the Distributed table sums to %d (%v), want 45", sum, err)
+	}
+}

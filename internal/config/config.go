@@ -221,7 +221,21 @@ type GroundTruth struct {
 	ID        string
 	Label     string
 	Timestamp string
+	// DistributedJoin forces how the performance join runs when a table is
+	// Distributed; JoinAuto chooses from the tables' sharding keys.
+	DistributedJoin string
 }
+
+// The values of ground_truth.distributed_join (see README, "Running on a
+// ClickHouse cluster").
+const (
+	JoinAuto      = "auto"
+	JoinLocal     = "local"     // co-located: each shard joins its own rows
+	JoinGlobal    = "global"    // the window's labels shipped to every shard
+	JoinInitiator = "initiator" // predictions and labels joined on the server queried
+)
+
+var joinStrategies = []string{JoinAuto, JoinLocal, JoinGlobal, JoinInitiator}
 
 // Performance is the window over which quality metrics are computed; it is
 // usually longer or later than the drift window because labels arrive late.

@@ -40,7 +40,7 @@ var (
 	settingsKeys    = []string{"window", "delay", "bins", "max_categories", "min_samples", "max_classes"}
 	modelKeys       = append([]string{"name", "task", "positive_class", "predictions", "ground_truth", "performance", "features", "reference", "thresholds", "sample", "preaggregated"}, settingsKeys...)
 	predictionsKeys = []string{"table", "timestamp", "id", "model_column", "version_column", "prediction", "score", "latency", "error"}
-	groundTruthKeys = []string{"table", "id", "label", "timestamp"}
+	groundTruthKeys = []string{"table", "id", "label", "timestamp", "distributed_join"}
 	performanceKeys = []string{"window", "delay"}
 	featureKeys     = []string{"name", "column", "type"}
 	referenceKeys   = []string{"from", "to", "offset", "table", "prediction", "label"}
@@ -722,6 +722,16 @@ func (w *walker) model(item *yaml.Node, path string, defaults Settings) (Model, 
 		w.ident(g, "id", &gt.ID, true, false)
 		w.ident(g, "label", &gt.Label, true, false)
 		w.ident(g, "timestamp", &gt.Timestamp, true, false)
+		gt.DistributedJoin = JoinAuto
+		if f, ok := g.get("distributed_join"); ok {
+			if s, ok := w.asString(f, g.join("distributed_join")); ok {
+				if !slices.Contains(joinStrategies, s) {
+					w.add(f.val, g.join("distributed_join"), "must be one of %s, got %q%s", strings.Join(joinStrategies, ", "), s, suggest(s, joinStrategies))
+				} else {
+					gt.DistributedJoin = s
+				}
+			}
+		}
 		m.GroundTruth = gt
 	}
 

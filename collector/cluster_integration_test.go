@@ -1,0 +1,266 @@
+package collector
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mlmon/mlmon/internal/chquery"
+	"github.com/mlmon/mlmon/internal/chtest"
+	"github.com/mlmon/mlmon/internal/config"
+)
+
+// clusterExtraModels adds to integrationConfig a reference of kind table, a
+// model sampled by the hash of its ids, one sampled by the SAMPLE clause,
+// and one whose current drift window is read from pre-aggregated intervals.
+const clusterExtraModels = `  - name: eta_train
+    task: regression
+    predictions: {table: reg_preds, timestamp: ts, id: request_id, prediction: prediction}
+    ground_truth: {table: reg_labels, id: request_id, label: label, timestamp: ts}
+    features: [{name: latency_ms, type: numeric}]
+    reference: {table: reg_preds}
+  - name: eta_sampled
+    task: regression
+    predictions: {table: reg_preds, timestamp: ts, id: request_id, prediction: prediction}
+    ground_truth: {table: reg_labels, id: request_id, label: label, timestamp: ts}
+    reference: {offset: 24h}
+    sample: 0.5
+  - name: keyed
+    task: multiclass_classification
+    predictions: {table: samp_key, timestamp: ts, id: request_id, prediction: prediction}
+    ground_truth: {table: samp_labels, id: request_id, label: label, timestamp: ts}
+    features: [{name: x, type: numeric}]
+    reference: {offset: 1h}
+    sample: 0.5
+    min_samples: 10
+  - name: fraud
+    task: multiclass_classification
+    predictions: {table: pa_preds, timestamp: ts, id: request_id, model_column: model, prediction: prediction}
+    features:
+      - {name: x_cont, type: numeric}
+      - {name: x_ties, type: numeric}
+      - {name: x_nulls, type: numeric}
+      - {name: cat, type: categorical}
+    reference: {from: 2026-05-01T00:00:00Z, to: 2026-05-02T00:00:00Z}
+    bins: 8
+    max_categories: 3
+    preaggregated: {table: pa_aggregates, interval: 1m}
+`
+
+// seedClusterExtras writes the extra models' rows on srv, in db. Every
+// window holds fewer than 8192 rows, where ClickHouse's quantiles are exact:
+// above that its reservoir keeps a sample that depends on the order rows
+// arrive in, on one server as on several.
+func seedClusterExtras(t *testing.T, srv *chtest.Server, db string) {
+	t.Helper()
+	from := scrapeNow.Add(-2 * time.Hour).Unix()
+	stmts := []string{
+		"CREATE TABLE IF NOT EXISTS samp_key (ts DateTime, n UInt64, request_id String, prediction String, x Float64) ENGINE = MergeTree ORDER BY (ts, intHash32(n)) SAMPLE BY intHash32(n)",
+		"CREATE TABLE IF NOT EXISTS samp_labels (request_id String, label String, ts DateTime) ENGINE = MergeTree ORDER BY request_id",
+	}
+	stmts = append(stmts, preaggSchema...)
+	stmts = append(stmts, fmt.Sprintf(`INSERT INTO samp_key SELECT toDateTime(%d + number %% 7200), number, concat('k-', toString(number)),
+		if(cityHash64(number, 1) %% 10 < 7, 'a', 'b'), (cityHash64(number, 2) %% 1000) / 100 + intDiv(number, 3600) FROM numbers(6000)`, from),
+		fmt.Sprintf("INSERT INTO samp_labels SELECT concat('k-', toString(number)), if(cityHash64(number, 4) %% 10 < 8, 'a', 'b'), toDateTime(%d) FROM numbers(5000)", from+7200),
+		// The pre-aggregation test's rows, fewer of them.
+		strings.ReplaceAll(preaggSeed[0], "20000", "6000"),
+		strings.ReplaceAll(preaggSeed[1], "6000", "2000"))
+	ctx := context.Background()
+	for _, s := range stmts {
+		if err := srv.Exec(ctx, inDatabase(s, db, "")); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var clusterTableRE = regexp.MustCompile(`\b(preds|labels|reg_preds|reg_labels|samp_key|samp_labels|pa_preds|pa_aggregates|pa_numeric|pa_categorical)\b`)
+
+// inDatabase qualifies the test's table names in stmt with db and suffix.
+func inDatabase(stmt, db, suffix string) string {
+	return clusterTableRE.ReplaceAllStringFunc(stmt, func(name string) string {
+		if strings.HasPrefix(name, "pa_numeric") || strings.HasPrefix(name, "pa_categorical") {
+			return db + "." + name
+		}
+		return db + "." + name + suffix
+	})
+}
+
+// clusterLayout is one way of spreading the same rows over a cluster.
+type clusterLayout struct {
+	db, cluster string
+	shards      [][]int // the cluster's shards, as server indexes
+	// labelsKey shards the ground-truth tables; the predictions tables are
+	// always sharded by cityHash64(request_id).
+	labelsKey string
+	want      chquery.JoinStrategy
+}
+
+const predsKey = "cityHash64(request_id)"
+
+// build creates the layout's local and Distributed tables on every server
+// of the cluster and copies the rows of single into the local tables, each
+// row on the shard its sharding key names (key % shards, as a Distributed
+// insert places it), to every replica of that shard.
+func (l clusterLayout) build(t *testing.T, servers []*chtest.Server, single *chtest.Server) {
+	t.Helper()
+	ctx := context.Background()
+	keys := map[string]string{"labels": l.labelsKey, "reg_labels": l.labelsKey, "samp_labels": l.labelsKey}
+	tables := []string{"preds", "labels", "reg_preds", "reg_labels", "samp_key", "samp_labels", "pa_preds", "pa_aggregates"}
+	for s, replicas := range l.shards {
+		for _, i := range replicas {
+			srv := servers[i]
+			if err := srv.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+l.db); err != nil {
+				t.Fatal(err)
+			}
+			for _, table := range tables {
+				var create string
+				if err := single.Conn().QueryRow(ctx, "SHOW CREATE TABLE default."+table).Scan(&create); err != nil {
+					t.Fatal(err)
+				}
+				create = strings.Replace(create, "default."+table+" ", l.db+"."+table+"_local ", 1)
+				key := keys[table]
+				if key == "" {
+					key = predsKey
+				}
+				dist := fmt.Sprintf("CREATE TABLE %[1]s.%[2]s AS %[1]s.%[2]s_local ENGINE = Distributed(%[3]s, %[1]s, %[2]s_local, %[4]s)", l.db, table, l.cluster, key)
+				if table == "pa_aggregates" {
+					dist = fmt.Sprintf("CREATE TABLE %[1]s.%[2]s AS %[1]s.%[2]s_local ENGINE = Distributed(%[3]s, %[1]s, %[2]s_local)", l.db, table, l.cluster)
+				}
+				if err := srv.Exec(ctx, create, dist); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Each shard aggregates its own predictions, as the views of
+			// deploy/clickhouse/cluster.sql do.
+			for _, view := range preaggSchema[2:] {
+				if err := srv.Exec(ctx, inDatabase(view, l.db, "_local")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, table := range tables {
+				if table == "pa_aggregates" {
+					continue // filled by the views
+				}
+				key := keys[table]
+				if key == "" {
+					key = predsKey
+				}
+				copyRows := fmt.Sprintf("INSERT INTO %s.%s_local SELECT * FROM remote('%s', default, %s) WHERE %s %% %d = %d",
+					l.db, table, single.Addr(), table, key, len(l.shards), s)
+				if err := srv.Exec(ctx, copyRows); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+func (l clusterLayout) config(addr, forced string) string {
+	yml := fmt.Sprintf(integrationConfig, addr) + clusterExtraModels
+	yml = strings.Replace(yml, "  query_timeout: 20s\n", "  query_timeout: 20s\n  database: "+l.db+"\n", 1)
+	if forced != "" {
+		yml = strings.ReplaceAll(yml, "ground_truth: {table:", "ground_truth: {distributed_join: "+forced+", table:")
+	}
+	return yml
+}
+
+// The same rows on one server and on Distributed tables over a sharded
+// cluster — co-located, sharded apart, with a replicated shard, and with
+// each join strategy forced — give the same value for every series.
+func TestClusterScrapeMatchesOneServer(t *testing.T) {
+	// Servers 0–2 form the clusters; server 3 is the single server.
+	servers, err := chtest.StartCluster(t.TempDir(), 4, chtest.Clusters{
+		"two":  {{0}, {1}},
+		"repl": {{0}, {1, 2}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer chtest.StopAll(servers)
+	single := servers[3]
+	seedInto(t, single)
+	seedClusterExtras(t, single, "default")
+
+	want := gather(t, loadTarget(t, clusterLayout{db: "default"}.config(single.Addr(), "")), NewCounters(), 60*time.Second)
+	for _, k := range []string{
+		`mlmon_accuracy_ratio{model="churn",window="current"}`, `mlmon_roc_auc{model="churn",window="reference"}`,
+		`mlmon_f1_score{average="macro",model="intent",window="current"}`, `mlmon_rmse{model="eta",window="current"}`,
+		`mlmon_mae{model="eta_sampled",window="current"}`, `mlmon_feature_psi{feature="latency_ms",model="eta_train"}`,
+		`mlmon_accuracy_ratio{model="keyed",window="current"}`, `mlmon_feature_psi{feature="cat",model="fraud"}`,
+		`mlmon_preaggregated_interval_seconds{model="fraud"}`,
+	} {
+		if _, ok := want[k]; !ok {
+			t.Fatalf("the single server's scrape lacks %s: the comparison would prove little", k)
+		}
+	}
+
+	layouts := []clusterLayout{
+		{db: "colo", cluster: "two", shards: [][]int{{0}, {1}}, labelsKey: predsKey, want: chquery.JoinLocal},
+		{db: "apart", cluster: "two", shards: [][]int{{0}, {1}}, labelsKey: "cityHash64(toString(label), ts)", want: chquery.JoinGlobal},
+		{db: "repl", cluster: "repl", shards: [][]int{{0}, {1, 2}}, labelsKey: predsKey, want: chquery.JoinLocal},
+	}
+	for _, l := range layouts {
+		l.build(t, servers, single)
+	}
+	for _, l := range layouts {
+		forcings := []string{"", config.JoinInitiator}
+		if l.want == chquery.JoinLocal {
+			forcings = append(forcings, config.JoinGlobal)
+		}
+		for _, forced := range forcings {
+			t.Run(l.db+"/"+map[string]string{"": "auto"}[forced]+forced, func(t *testing.T) {
+				target := loadTarget(t, l.config(servers[0].Addr(), forced))
+				strategy := l.want
+				if forced == config.JoinInitiator {
+					strategy = chquery.JoinInitiator
+				} else if forced == config.JoinGlobal {
+					strategy = chquery.JoinGlobal
+				}
+				for _, m := range target.Config.Models {
+					if m.GroundTruth == nil {
+						continue
+					}
+					got, err := target.Client.Join(context.Background(), &m, "test")
+					if err != nil || got != strategy {
+						t.Errorf("model %s joins %v (%v), want %v", m.Name, got, err, strategy)
+					}
+				}
+				compareScrapes(t, gather(t, target, NewCounters(), 60*time.Second), want)
+			})
+		}
+	}
+}
+
+// compareScrapes asserts that got has exactly want's series with want's
+// values, but for what the queries cost. Sums over shards add in another
+// order; the digests of pre-aggregated numeric features merge in another
+// order too, and are compared as the pre-aggregation test compares them.
+func compareScrapes(t *testing.T, got, want map[string]float64) {
+	t.Helper()
+	cost := func(k string) bool {
+		return strings.Contains(k, "duration_seconds") || strings.HasPrefix(k, "mlmon_clickhouse_read_")
+	}
+	for k, w := range want {
+		g, ok := got[k]
+		switch {
+		case !ok:
+			t.Errorf("%s: missing on the cluster, one server has %v", k, w)
+		case cost(k):
+		case strings.Contains(k, `model="fraud"`) && numericDrift(k):
+			if math.Abs(g-w) > 0.02+0.1*math.Abs(w) && !strings.HasPrefix(k, "mlmon_feature_chi2_p_value") {
+				t.Errorf("%s = %v, one server %v", k, g, w)
+			}
+		case math.Abs(g-w) > 1e-9*math.Max(1, math.Abs(w)):
+			t.Errorf("%s = %.15g, one server %.15g", k, g, w)
+		}
+	}
+	for k, g := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s = %v: only on the cluster", k, g)
+		}
+	}
+}

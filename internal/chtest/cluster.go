@@ -1,0 +1,150 @@
+package chtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Clusters names the clusters a set of servers knows: cluster name → its
+// shards → the indexes (into the servers started) of each shard's replicas.
+// Replicas are plain copies, without ZooKeeper: a Distributed table writes
+// every replica itself (internal_replication false) and reads one.
+type Clusters map[string][][]int
+
+// StartCluster starts n servers under dir that all know clusters, so that
+// Distributed tables over them work as on a real cluster. Each server runs
+// from a copy of the packaged configuration with a config.d file holding
+// its remote_servers.
+func StartCluster(dir string, n int, clusters Clusters) ([]*Server, error) {
+	for name, shards := range clusters {
+		for _, replicas := range shards {
+			if len(replicas) == 0 {
+				return nil, fmt.Errorf("cluster %s: a shard without replicas", name)
+			}
+			for _, i := range replicas {
+				if i < 0 || i >= n {
+					return nil, fmt.Errorf("cluster %s: no server %d of %d", name, i, n)
+				}
+			}
+		}
+	}
+	bin, err := binary()
+	if err != nil {
+		return nil, err
+	}
+	// A port found free can be taken by a parallel test package before a
+	// server binds it: such a start is retried on other ports.
+	for attempt := 1; ; attempt++ {
+		servers, err := startCluster(dir, bin, n, clusters)
+		if err == nil {
+			return servers, nil
+		}
+		if !strings.Contains(err.Error(), "Address already in use") || attempt == 3 {
+			return nil, err
+		}
+	}
+}
+
+func startCluster(dir string, bin []string, n int, clusters Clusters) ([]*Server, error) {
+	ports, err := freePorts(3 * n)
+	if err != nil {
+		return nil, err
+	}
+	servers := make([]*Server, n)
+	for i := range servers {
+		servers[i] = &Server{Dir: filepath.Join(dir, fmt.Sprintf("server%d", i)),
+			TCPPort: ports[3*i], HTTPPort: ports[3*i+1], interPort: ports[3*i+2], bin: bin}
+	}
+	for _, s := range servers {
+		if s.config, err = writeClusterConfig(s.Dir, servers, clusters); err != nil {
+			return nil, err
+		}
+	}
+	for i, s := range servers {
+		if err := s.start(); err != nil {
+			for _, started := range servers[:i] {
+				started.Stop()
+			}
+			return nil, fmt.Errorf("server %d of the cluster: %w", i, err)
+		}
+	}
+	return servers, nil
+}
+
+// writeClusterConfig copies the packaged config.xml and users.xml into
+// dir/etc and adds config.d/mlmon-clusters.xml; it returns the config.xml.
+func writeClusterConfig(dir string, servers []*Server, clusters Clusters) (string, error) {
+	etc := filepath.Join(dir, "etc")
+	if err := os.MkdirAll(filepath.Join(etc, "config.d"), 0o755); err != nil {
+		return "", err
+	}
+	main, err := os.ReadFile(ConfigFile)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(etc, "config.xml"), main, 0o644); err != nil {
+		return "", err
+	}
+	// users.xml is named relative to config.xml.
+	users, err := os.ReadFile(filepath.Join(filepath.Dir(ConfigFile), "users.xml"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	if err == nil {
+		if err := os.WriteFile(filepath.Join(etc, "users.xml"), users, 0o644); err != nil {
+			return "", err
+		}
+	}
+	// 18.16's root element is <yandex>, current releases' <clickhouse>;
+	// a config.d file must use its main file's.
+	root := "yandex"
+	if bytes.Contains(main, []byte("<clickhouse>")) {
+		root = "clickhouse"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "<%s>\n  <remote_servers replace=\"1\">\n", root)
+	names := make([]string, 0, len(clusters))
+	for name := range clusters {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(&b, "    <%s>\n", name)
+		for _, replicas := range clusters[name] {
+			b.WriteString("      <shard>\n        <internal_replication>false</internal_replication>\n")
+			for _, i := range replicas {
+				fmt.Fprintf(&b, "        <replica><host>127.0.0.1</host><port>%d</port></replica>\n", servers[i].TCPPort)
+			}
+			b.WriteString("      </shard>\n")
+		}
+		fmt.Fprintf(&b, "    </%s>\n", name)
+	}
+	fmt.Fprintf(&b, "  </remote_servers>\n</%s>\n", root)
+	if err := os.WriteFile(filepath.Join(etc, "config.d", "mlmon-clusters.xml"), []byte(b.String()), 0o644); err != nil {
+		return "", err
+	}
+	return filepath.Join(etc, "config.xml"), nil
+}
+
+// ExecAll runs statements on every server, failing on the first error.
+func ExecAll(ctx context.Context, servers []*Server, stmts ...string) error {
+	for i, s := range servers {
+		if err := s.Exec(ctx, stmts...); err != nil {
+			return fmt.Errorf("server %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// StopAll stops every server.
+func StopAll(servers []*Server) {
+	for _, s := range servers {
+		s.Stop()
+	}
+}

@@ -90,7 +90,7 @@ func labelJoin(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, sel
 		join = " GLOBAL ANY LEFT JOIN "
 	}
 	if pushdown {
-		b.add("WITH " + strings.Join(left, ", ") + " SELECT " + sel, selArgs...)
+		b.add("WITH "+strings.Join(left, ", ")+" SELECT "+sel, selArgs...)
 		fromPredictions(b, ids, m, predSrc)
 		b.add(join)
 		labelSide(b, ids, m, src, right)

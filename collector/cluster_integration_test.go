@@ -1,13 +1,18 @@
 package collector
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/promslog"
 
 	"github.com/mlmon/mlmon/internal/chquery"
 	"github.com/mlmon/mlmon/internal/chtest"
@@ -233,6 +238,79 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 			})
 		}
 	}
+
+	colo, repl := layouts[0], layouts[2]
+	// Faults, each leaving the cluster as the next one needs it.
+	t.Run("addresses fail over", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dead := ln.Addr().String()
+		ln.Close()
+		yml := strings.Replace(colo.config(dead, ""), fmt.Sprintf("[%q]", dead), fmt.Sprintf("[%q, %q]", dead, servers[0].Addr()), 1)
+		compareScrapes(t, gather(t, loadTarget(t, yml), NewCounters(), 60*time.Second), want)
+	})
+	t.Run("local table missing on a shard", func(t *testing.T) {
+		ctx := context.Background()
+		if err := servers[1].Exec(ctx, "RENAME TABLE colo.reg_preds_local TO colo.reg_preds_aside"); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := servers[1].Exec(ctx, "RENAME TABLE colo.reg_preds_aside TO colo.reg_preds_local"); err != nil {
+				t.Fatal(err)
+			}
+		}()
+		var log bytes.Buffer
+		got := gatherLogged(t, loadTarget(t, colo.config(servers[0].Addr(), "")), &log)
+		for _, m := range []string{"eta", "eta_train", "eta_sampled"} {
+			if v := got[fmt.Sprintf(`mlmon_scrape_success{model=%q}`, m)]; v != 0 {
+				t.Errorf("model %s reads the broken table, yet mlmon_scrape_success = %v", m, v)
+			}
+		}
+		for _, m := range []string{"churn", "intent", "keyed", "fraud"} {
+			if v := got[fmt.Sprintf(`mlmon_scrape_success{model=%q}`, m)]; v != 1 {
+				t.Errorf("model %s does not read the broken table, yet mlmon_scrape_success = %v", m, v)
+			}
+		}
+		if v := got[`mlmon_query_errors_total{model="eta",query="operations"}`]; v != 1 {
+			t.Errorf("eta's operations query failed, yet its error counter is %v", v)
+		}
+		for _, s := range []string{"colo.reg_preds_local", servers[1].Addr(), "cluster two"} {
+			if !strings.Contains(log.String(), s) {
+				t.Errorf("the log does not name %q:\n%s", s, log.String())
+			}
+		}
+	})
+	t.Run("a shard's replica down", func(t *testing.T) {
+		servers[2].Stop()
+		compareScrapes(t, gather(t, loadTarget(t, repl.config(servers[0].Addr(), "")), NewCounters(), 60*time.Second), want)
+	})
+	t.Run("a shard down", func(t *testing.T) {
+		servers[1].Stop()
+		var log bytes.Buffer
+		got := gatherLogged(t, loadTarget(t, colo.config(servers[0].Addr(), "")), &log)
+		for _, m := range []string{"churn", "intent", "eta", "eta_train", "eta_sampled", "keyed", "fraud"} {
+			if v, ok := got[fmt.Sprintf(`mlmon_scrape_success{model=%q}`, m)]; !ok || v != 0 {
+				t.Errorf("model %s: a shard is down, yet mlmon_scrape_success = %v (present %v)", m, v, ok)
+			}
+		}
+		// Never a value over half the rows: skip_unavailable_shards is off.
+		for _, k := range []string{`mlmon_predictions{model="churn",window="current"}`, `mlmon_accuracy_ratio{model="churn",window="current"}`} {
+			if v, ok := got[k]; ok {
+				t.Errorf("%s = %v with a shard down", k, v)
+			}
+		}
+		if !strings.Contains(log.String(), servers[1].Addr()) {
+			t.Errorf("the log does not name the shard that is down (%s):\n%s", servers[1].Addr(), log.String())
+		}
+	})
+}
+
+// gatherLogged is gather with the scrape's log written to w.
+func gatherLogged(t *testing.T, target *Target, w io.Writer) map[string]float64 {
+	t.Helper()
+	return gatherWith(t, target, NewCounters(), 60*time.Second, promslog.New(&promslog.Config{Writer: w}))
 }
 
 // compareScrapes asserts that got has exactly want's series with want's

@@ -134,13 +134,29 @@ func (s *Scrape) collectModel(m *config.Model, ch chan<- prometheus.Metric) {
 		}
 		if err != nil {
 			ok = false
-			s.logger.Error("collect failed", "model", m.Name, "concern", c.name, "err", err)
+			s.logger.Error("collect failed", append([]any{"model", m.Name, "concern", c.name, "err", err}, s.placement(m)...)...)
 		}
 	}
 	mm.out.gauge(modelInfoDesc, 1, m.Name, string(m.Task), mm.version)
 	mm.out.gauge(sampleRatioDesc, m.Sample, m.Name)
 	mm.out.gauge(scrapeSuccessDesc, boolFloat(ok), m.Name)
 	mm.out.gauge(scrapeDurationDesc, time.Since(start).Seconds(), m.Name)
+}
+
+// placement names the cluster and local tables behind a model's
+// Distributed tables, so that an error from one shard can be traced.
+func (s *Scrape) placement(m *config.Model) []any {
+	var attrs []any
+	tables := []string{m.Predictions.Table}
+	if m.GroundTruth != nil {
+		tables = append(tables, m.GroundTruth.Table)
+	}
+	for _, t := range tables {
+		if p := s.target.Client.Placement(t); p != "" {
+			attrs = append(attrs, "distributed", p)
+		}
+	}
+	return attrs
 }
 
 // concern collects one family of a model's metrics. Concerns run in order so

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os/exec"
@@ -316,10 +317,16 @@ func loadTarget(t testing.TB, yml string) *Target {
 // gather runs one scrape at scrapeNow and flattens it to "name{labels}" → value.
 func gather(t testing.TB, target *Target, errs *Counters, timeout time.Duration) map[string]float64 {
 	t.Helper()
+	return gatherWith(t, target, errs, timeout, promslog.NewNopLogger())
+}
+
+// gatherWith is gather with the scrape logging to logger.
+func gatherWith(t testing.TB, target *Target, errs *Counters, timeout time.Duration, logger *slog.Logger) map[string]float64 {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(NewScrape(ctx, target, errs, promslog.NewNopLogger(), scrapeNow))
+	reg.MustRegister(NewScrape(ctx, target, errs, logger, scrapeNow))
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -282,6 +282,17 @@ func (c *Client) Join(ctx context.Context, m *config.Model, name string) (JoinSt
 	return s, nil
 }
 
+// Placement says where a Distributed table's rows live, for an error
+// message: "" for a table that is not Distributed or not looked up yet.
+func (c *Client) Placement(table string) string {
+	v, ok := c.tables.Load(table)
+	if !ok || v.(TableInfo).Distributed == nil {
+		return ""
+	}
+	d := v.(TableInfo).Distributed
+	return fmt.Sprintf("%s: Distributed over cluster %s, local table %s.%s on each shard", table, d.Cluster, d.Database, d.Table)
+}
+
 func splitTable(table string) (db, name string) {
 	db, name, qualified := strings.Cut(table, ".")
 	if !qualified {

@@ -160,6 +160,20 @@ func (e *env) performance(t *testing.T, m *config.Model, w chquery.Window, sampl
 		}
 		emitRegression(m18, window, foldRegression(t, o.r18))
 		emitRegression(mch, window, foldRegression(t, o.rch))
+		for _, join := range clusterJoins {
+			jsrc := src
+			jsrc.Join = join
+			jq, err := chquery.RegressionQuery(m, jsrc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			jo := e.compare(t, name+" "+join.String(), jq)
+			for engine, r := range map[string]*Result{"18.16": jo.r18, "chDB": jo.rch} {
+				if d := diff(reflect.ValueOf(foldRegression(t, r)), reflect.ValueOf(foldRegression(t, o.r18)), name, floatTolerance); d != "" {
+					t.Errorf("%s: the %s join disagrees with one server's on %s: %s", name, join, engine, d)
+				}
+			}
+		}
 		return
 	}
 	// The labels travel hashed; their names come from a second query, and
@@ -206,7 +220,34 @@ func (e *env) performance(t *testing.T, m *config.Model, w chquery.Window, sampl
 	}
 	emitClassification(m18, m, window, hashed18)
 	emitClassification(mch, m, window, foldClassification(t, m, o.rch, namesCH))
+	for _, join := range clusterJoins {
+		jsrc := src
+		jsrc.Join = join
+		for _, build := range []func(*config.Model, chquery.Source) (chquery.Query, error){chquery.ClassificationQuery, chquery.ClassificationByNameQuery} {
+			jq, err := build(m, jsrc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			byName := strings.Contains(jq.SQL, "AS mlmon_label")
+			jo := e.compare(t, fmt.Sprintf("%s %s (by name: %v)", name, join, byName), jq)
+			n18, nch := names18, namesCH
+			if byName {
+				n18, nch = nil, nil
+			}
+			for engine, got := range map[string]any{"18.16": foldClassification(t, m, jo.r18, n18), "chDB": foldClassification(t, m, jo.rch, nch)} {
+				if d := diff(reflect.ValueOf(got), reflect.ValueOf(hashed18), name, floatTolerance); d != "" {
+					t.Errorf("%s: the %s join disagrees with one server's on %s: %s", name, join, engine, d)
+				}
+			}
+		}
+	}
 }
+
+// clusterJoins are the SQL forms of the performance join over Distributed
+// tables. On local tables each must give what the single-server form
+// gives, on both engines: the cluster test proves them on a cluster of
+// 18.16 servers, this one that current releases parse and run them.
+var clusterJoins = []chquery.JoinStrategy{chquery.JoinLocal, chquery.JoinGlobal, chquery.JoinInitiator}
 
 // labelNames reads LabelNamesQuery's rows into a map by the labels' hashes,
 // computed here.

@@ -231,16 +231,21 @@ func (c *Client) Table(ctx context.Context, model, table, name string) (TableInf
 	}
 	db, tbl := splitTable(table)
 	var info TableInfo
-	var engineFull string
-	q := Query{Name: name, SQL: "SELECT engine, engine_full, sampling_key FROM system.tables WHERE database = if(? = '', currentDatabase(), ?) AND name = ?",
+	var database, engineFull string
+	q := Query{Name: name, SQL: "SELECT database, engine, engine_full, sampling_key FROM system.tables WHERE database = if(? = '', currentDatabase(), ?) AND name = ?",
 		Args: []any{db, db, tbl}}
-	if err := c.QueryRow(ctx, model, q, &info.Engine, &engineFull, &info.SamplingKey); err != nil {
+	if err := c.QueryRow(ctx, model, q, &database, &info.Engine, &engineFull, &info.SamplingKey); err != nil {
 		return TableInfo{}, fmt.Errorf("look up table %s in system.tables: %w", table, err)
 	}
 	if info.Engine == "Distributed" {
 		d, err := ParseDistributed(engineFull)
 		if err != nil {
 			return TableInfo{}, fmt.Errorf("table %s: %w", table, err)
+		}
+		// Distributed(c, currentDatabase(), t): 18.16 keeps the expression,
+		// which named the database the table was created in.
+		if strings.EqualFold(strings.ReplaceAll(d.Database, " ", ""), "currentDatabase()") {
+			d.Database = database
 		}
 		info.Distributed = &d
 		// SAMPLE on a Distributed table samples each shard's local table by

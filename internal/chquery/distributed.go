@@ -234,8 +234,18 @@ func (c *Client) Table(ctx context.Context, model, table, name string) (TableInf
 	var database, engineFull string
 	q := Query{Name: name, SQL: "SELECT database, engine, engine_full, sampling_key FROM system.tables WHERE database = if(? = '', currentDatabase(), ?) AND name = ?",
 		Args: []any{db, db, tbl}}
-	if err := c.QueryRow(ctx, model, q, &database, &info.Engine, &engineFull, &info.SamplingKey); err != nil {
+	found := false
+	err := c.QueryRows(ctx, model, q, func(scan func(...any) error) error {
+		found = true
+		return scan(&database, &info.Engine, &engineFull, &info.SamplingKey)
+	})
+	if err != nil {
 		return TableInfo{}, fmt.Errorf("look up table %s in system.tables: %w", table, err)
+	}
+	if !found {
+		// Not cached: the table may yet be created. The query that reads it
+		// will fail with ClickHouse's own words for what is missing.
+		return TableInfo{}, nil
 	}
 	if info.Engine == "Distributed" {
 		d, err := ParseDistributed(engineFull)

@@ -37,6 +37,9 @@ type Source struct {
 	// Join is how the performance queries join labels to the predictions
 	// when a table is Distributed; the zero value joins on one server.
 	Join JoinStrategy
+	// Distributed: the table read is a Distributed table, whose shards
+	// aggregate their own rows (see aggregateRows).
+	Distributed bool
 }
 
 // Sampling is how the heavy queries read a share of a model's predictions.
@@ -244,10 +247,9 @@ func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 	}
 	// The states and their arrayJoin share one SELECT: a subquery between
 	// them cost 18.16 4% more.
-	b.add("SELECT toUInt64(mlmon_k) AS k, count() AS n FROM (SELECT " + strings.Join(inner, ", ") +
-		", arrayJoin([" + strings.Join(keys, ", ") + "]) AS mlmon_k")
-	from(&b, &ids, m, src)
-	b.add(") GROUP BY mlmon_k")
+	inner = append(inner, "arrayJoin(["+strings.Join(keys, ", ")+"]) AS mlmon_k")
+	aggregateRows(&b, &ids, m, src, "toUInt64(mlmon_k) AS k, count() AS n", strings.Join(inner, ", "))
+	b.add(" GROUP BY mlmon_k")
 	if ids.err != nil {
 		return Query{}, ids.err
 	}
@@ -385,9 +387,7 @@ func GridQuery(m *config.Model, src Source, cols []Binning) (q Query, ok bool, e
 		return Query{}, false, nil
 	}
 	var b sqlBuilder
-	b.add("SELECT " + strings.Join(outer, ", ") + " FROM (SELECT " + strings.Join(inner, ", "))
-	from(&b, &ids, m, src)
-	b.add(")")
+	aggregateRows(&b, &ids, m, src, strings.Join(outer, ", "), strings.Join(inner, ", "))
 	if ids.err != nil {
 		return Query{}, false, ids.err
 	}
@@ -490,6 +490,15 @@ func numericBin(s, bins int) (bin int, outOfRange bool) {
 
 // Window runs WindowQuery and, with numeric columns, GridQuery.
 func (c *Client) Window(ctx context.Context, m *config.Model, src Source, cols []Binning, name string) (WindowStats, error) {
+	table := src.Table
+	if table == "" {
+		table = m.Predictions.Table
+	}
+	info, err := c.Table(ctx, m.Name, table, name)
+	if err != nil {
+		return WindowStats{}, err
+	}
+	src.Distributed = info.Distributed != nil
 	q, err := WindowQuery(m, src, cols)
 	if err != nil {
 		return WindowStats{}, err
@@ -536,6 +545,30 @@ func from(b *sqlBuilder, ids *identifiers, m *config.Model, src Source) {
 	}
 	fromPredictions(b, ids, m, src)
 	wherePredictions(b, ids, m, src)
+}
+
+// aggregateRows renders SELECT outer over the source's rows, which inner
+// names per row. On one server the rows pass through a subquery:
+//
+//	SELECT outer FROM (SELECT inner FROM t WHERE …)
+//
+// From a Distributed table the subquery would have every shard send every
+// row of the window to the server the exporter talks to, which would
+// aggregate them all. With inner's aliases in WITH, the aggregates sit in
+// the query over the table itself, so each shard aggregates its own rows and
+// sends only partial states:
+//
+//	WITH inner SELECT outer FROM t WHERE …
+func aggregateRows(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, outer, inner string, innerArgs ...any) {
+	if src.Distributed {
+		b.add("WITH "+inner, innerArgs...)
+		b.add(" SELECT " + outer)
+		from(b, ids, m, src)
+		return
+	}
+	b.add("SELECT " + outer + " FROM (SELECT " + inner, innerArgs...)
+	from(b, ids, m, src)
+	b.add(")")
 }
 
 // fromPredictions renders " FROM predictions [SAMPLE r]".

@@ -33,7 +33,9 @@ type Operations struct {
 // OperationsQuery counts the current window and reads freshness over the
 // longer lookback in the same pass, so a model that stopped predicting still
 // reports when it last did.
-func OperationsQuery(m *config.Model, current, lookback Window) (Query, error) {
+//
+// distributed: the predictions table is Distributed (see aggregateRows).
+func OperationsQuery(m *config.Model, current, lookback Window, distributed bool) (Query, error) {
 	p := m.Predictions
 	var ids identifiers
 	ts := ids.col(p.Timestamp)
@@ -63,18 +65,13 @@ func OperationsQuery(m *config.Model, current, lookback Window) (Query, error) {
 	} else {
 		outer = append(outer, "'' AS version")
 	}
-	table := ids.table(p.Table)
+	var b sqlBuilder
+	cur := ts + " >= toDateTime(?) AND " + ts + " < toDateTime(?)"
+	aggregateRows(&b, &ids, m, Source{Window: lookback, Distributed: distributed}, strings.Join(outer, ", "),
+		strings.Join(inner, ", ")+", ("+cur+") AS mlmon_cur", current.From.Unix(), current.To.Unix())
 	if ids.err != nil {
 		return Query{}, ids.err
 	}
-
-	var b sqlBuilder
-	b.add("SELECT " + strings.Join(outer, ", ") + " FROM (SELECT " + strings.Join(inner, ", ") + ", (")
-	b.window(ts, current)
-	b.add(") AS mlmon_cur FROM " + table + " WHERE ")
-	modelFilter(&b, m, &ids)
-	b.window(ts, lookback)
-	b.add(")")
 	return b.query("operations"), nil
 }
 
@@ -88,7 +85,11 @@ func modelFilter(b *sqlBuilder, m *config.Model, ids *identifiers) {
 
 // Operations runs OperationsQuery.
 func (c *Client) Operations(ctx context.Context, m *config.Model, current, lookback Window) (Operations, error) {
-	q, err := OperationsQuery(m, current, lookback)
+	info, err := c.Table(ctx, m.Name, m.Predictions.Table, "operations")
+	if err != nil {
+		return Operations{}, err
+	}
+	q, err := OperationsQuery(m, current, lookback, info.Distributed != nil)
 	if err != nil {
 		return Operations{}, err
 	}

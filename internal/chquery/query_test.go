@@ -61,7 +61,7 @@ func TestBuildersBindValues(t *testing.T) {
 		{Column: Column{Name: "empty"}, Categories: []string{}, Seen: []string{}},
 	}
 	build := map[string]func() (Query, error){
-		"operations":     func() (Query, error) { return OperationsQuery(m, w, w) },
+		"operations":     func() (Query, error) { return OperationsQuery(m, w, w, false) },
 		"classification": func() (Query, error) { return ClassificationQuery(m, Source{Window: w}) },
 		"classification by name": func() (Query, error) {
 			return ClassificationByNameQuery(m, Source{Window: w})
@@ -112,7 +112,7 @@ func containsArg(args []any, v any) bool {
 func TestBuildersRejectInvalidIdentifiers(t *testing.T) {
 	m := testModel()
 	m.Predictions.Latency = "lat; DROP TABLE x"
-	if _, err := OperationsQuery(m, Window{}, Window{}); err == nil || !strings.Contains(err.Error(), "lat; DROP TABLE x") {
+	if _, err := OperationsQuery(m, Window{}, Window{}, false); err == nil || !strings.Contains(err.Error(), "lat; DROP TABLE x") {
 		t.Errorf("want an error naming the identifier, got %v", err)
 	}
 	m = testModel()

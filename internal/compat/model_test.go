@@ -99,11 +99,22 @@ func samplingKeyQuery(m *config.Model) chquery.Query {
 func (e *env) model(t *testing.T, m *config.Model, m18, mch *metrics) {
 	now := scrapeNow
 	cur, lb := currentWindow(m, now), lookbackWindow(m, now)
-	q, err := chquery.OperationsQuery(m, cur, lb)
+	q, err := chquery.OperationsQuery(m, cur, lb, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	o := e.compare(t, "operations", q)
+	// The form that a Distributed table's shards aggregate, on local tables.
+	dq, err := chquery.OperationsQuery(m, cur, lb, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := e.compare(t, "operations (Distributed form)", dq)
+	for engine, r := range map[string]*Result{"18.16": do.r18, "chDB": do.rch} {
+		if d := diff(reflect.ValueOf(foldOperations(t, m, r)), reflect.ValueOf(foldOperations(t, m, o.r18)), "operations", floatTolerance); d != "" {
+			t.Errorf("operations: the Distributed form disagrees with one server's on %s: %s", engine, d)
+		}
+	}
 	if o.orig18 != nil {
 		ops, err := e.client.Operations(e.ctx, m, cur, lb)
 		e.same(t, "operations", ops, foldOperations(t, m, o.orig18), err)
@@ -369,6 +380,27 @@ func (e *env) window(t *testing.T, what string, m *config.Model, src chquery.Sou
 	if orig != nil {
 		got, err := e.client.Window(e.ctx, m, src, cols, q.Name)
 		e.same(t, what, got, *orig, err)
+	}
+	// The form that a Distributed table's shards aggregate, on local tables.
+	dsrc := src
+	dsrc.Distributed = true
+	dq, err := chquery.WindowQuery(m, dsrc, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := e.compare(t, what+" (Distributed form)", dq)
+	d18, dch := foldWindow(t, do.r18, cols), foldWindow(t, do.rch, cols)
+	if gq, ok, err := chquery.GridQuery(m, dsrc, cols); err != nil {
+		t.Fatal(err)
+	} else if ok {
+		g := e.compare(t, what+" (quantile grid, Distributed form)", gq)
+		foldGrid(t, &d18, g.r18, cols)
+		foldGrid(t, &dch, g.rch, cols)
+	}
+	for engine, got := range map[string]chquery.WindowStats{"18.16": d18, "chDB": dch} {
+		if d := diff(reflect.ValueOf(got), reflect.ValueOf(w18), what, floatTolerance); d != "" {
+			t.Errorf("%s: the Distributed form disagrees with one server's on %s: %s", what, engine, d)
+		}
 	}
 	return w18, wch
 }

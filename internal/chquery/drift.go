@@ -566,7 +566,7 @@ func aggregateRows(b *sqlBuilder, ids *identifiers, m *config.Model, src Source,
 		from(b, ids, m, src)
 		return
 	}
-	b.add("SELECT " + outer + " FROM (SELECT " + inner, innerArgs...)
+	b.add("SELECT "+outer+" FROM (SELECT "+inner, innerArgs...)
 	from(b, ids, m, src)
 	b.add(")")
 }

@@ -24,6 +24,7 @@ const models = 3
 
 type bench struct {
 	srv      *chtest.Server
+	others   []*chtest.Server // a cluster's other servers, whose CPU counts too
 	dir      string
 	exporter string
 	scrapes  int
@@ -177,11 +178,15 @@ func (b *bench) measure(q string) (wall, cpu time.Duration) {
 	return time.Since(start), b.serverCPU() - before
 }
 
-// serverCPU is the CPU time ClickHouse has used so far.
+// serverCPU is the CPU time ClickHouse has used so far, on every server.
 func (b *bench) serverCPU() time.Duration {
-	d, err := b.srv.CPUTime()
-	check(err)
-	return d
+	var sum time.Duration
+	for _, s := range append([]*chtest.Server{b.srv}, b.others...) {
+		d, err := s.CPUTime()
+		check(err)
+		sum += d
+	}
+	return sum
 }
 
 func (b *bench) exec(q string) {
@@ -202,17 +207,21 @@ func median(ds []time.Duration) time.Duration {
 	return ds[len(ds)/2]
 }
 
-// countingProxy forwards connections to ClickHouse and counts the bytes
-// ClickHouse sends back: what a client receives.
+// countingProxy forwards connections to a ClickHouse server and counts the
+// bytes each way: what its clients receive and send.
 type countingProxy struct {
-	ln       net.Listener
-	received atomic.Int64
+	ln             net.Listener
+	target         atomic.Pointer[string]
+	received, sent atomic.Int64
 }
 
+// newProxy listens on a free loopback port; target may be "" and set
+// later, before the first connection.
 func newProxy(target string) *countingProxy {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	check(err)
 	p := &countingProxy{ln: ln}
+	p.target.Store(&target)
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -221,12 +230,12 @@ func newProxy(target string) *countingProxy {
 			}
 			go func() {
 				defer c.Close()
-				s, err := net.Dial("tcp", target)
+				s, err := net.Dial("tcp", *p.target.Load())
 				if err != nil {
 					return
 				}
 				defer s.Close()
-				go io.Copy(s, c)
+				go io.Copy(countingWriter{s, &p.sent}, c)
 				io.Copy(countingWriter{c, &p.received}, s)
 			}()
 		}
@@ -252,6 +261,7 @@ func (cw countingWriter) Write(p []byte) (int, error) {
 type scenario struct {
 	tables
 	modelKeys []string
+	join      string // ground_truth.distributed_join, "" for the default
 }
 
 // scraped is what the exporter's scrapes of one scenario cost.
@@ -285,10 +295,10 @@ func (b *bench) scrape(numeric, categorical int, sc scenario, between func()) sc
     task: binary_classification
     positive_class: "1"
     predictions: {table: %s, timestamp: ts, id: request_id, model_column: model, prediction: prediction, score: score, latency: latency_ms, error: is_error}
-    ground_truth: {table: %s, id: request_id, label: label, timestamp: ts}
+    ground_truth: {table: %s, id: request_id, label: label, timestamp: ts%s}
     features:
 %s    reference: {from: 2026-01-01T00:00:00Z, to: 2026-01-02T00:00:00Z}
-`, m, sc.predictions, sc.labels, features.String())
+`, m, sc.predictions, sc.labels, joinKey(sc.join), features.String())
 		for _, k := range sc.modelKeys {
 			fmt.Fprintf(&cfg, "    %s\n", k)
 		}
@@ -353,6 +363,13 @@ func (b *bench) scrape(numeric, categorical int, sc scenario, between func()) sc
 	r.bytesPerScrape = bytes / int64(b.scrapes)
 	r.rssMiB = peakRSS(cmd.Process.Pid)
 	return r
+}
+
+func joinKey(join string) string {
+	if join == "" {
+		return ""
+	}
+	return ", distributed_join: " + join
 }
 
 func sumMetric(text, name string) float64 {

@@ -5,7 +5,8 @@
 // the reference cached), its peak RSS and queries per scrape, and a naive
 // peer that pulls the window's rows and computes the same metrics in Go;
 // then a 24 h window scraped from the predictions and from the per-minute
-// aggregates of deploy/clickhouse/preaggregate.sql.
+// aggregates of deploy/clickhouse/preaggregate.sql; then the same rows on
+// one server and on Distributed tables over two shards, co-located and not.
 //
 //	go run ./cmd/mlmonbench                      # default sizes
 //	go run ./cmd/mlmonbench --rows=1000000 --features=25 --naive=false --preagg-rows=0
@@ -30,6 +31,7 @@ func main() {
 		scrapes      = kingpin.Flag("scrapes", "Warm scrapes per size (the median is reported).").Default("5").Int()
 		naive        = kingpin.Flag("naive", "Also run the naive peer.").Default("true").Bool()
 		preaggRows   = kingpin.Flag("preagg-rows", "Rows over 24 h for the pre-aggregation comparison (0: skip it).").Default("10000000").Int()
+		clusterRows  = kingpin.Flag("cluster-rows", "Rows in the current window for the one-server against two-shards comparison (0: skip it).").Default("1000000").Int()
 		keep         = kingpin.Flag("keep", "Keep the ClickHouse data directory.").Bool()
 	)
 	kingpin.Parse()
@@ -64,10 +66,17 @@ func main() {
 		r := b.preaggregated(*preaggRows, maxF-maxF/5, maxF/5)
 		pre = &r
 	}
+	var clustered []clusterResult
+	if *clusterRows > 0 {
+		clustered = b.cluster(*clusterRows, maxF-maxF/5, maxF/5)
+	}
 	fmt.Println()
 	printTable(os.Stdout, results)
 	if pre != nil {
 		printPreagg(os.Stdout, *pre)
+	}
+	if clustered != nil {
+		printCluster(os.Stdout, *clusterRows, clustered)
 	}
 }
 

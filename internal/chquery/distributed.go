@@ -128,14 +128,16 @@ func (s JoinStrategy) String() string {
 // ChooseJoin picks the join for predictions and labels as system.tables
 // describes them. forced is the configured ground_truth.distributed_join.
 //
-// Where neither table is Distributed the join is today's single-server one,
+// Where neither table is Distributed the join is the single-server one,
 // whatever is forced. Where both are sharded alike by their ids over one
-// cluster the shards join locally. Otherwise the labels are shipped to the
-// shards (JoinGlobal): on two shards that moved a third of the bytes that
-// streaming every prediction to the initiator did (README, "Running on a
-// ClickHouse cluster"). JoinLocal is only taken when forced or proven: on
-// tables that are not co-located it silently loses every label that lives
-// on another shard than its prediction.
+// cluster the shards join locally. Otherwise the window's labels are
+// shipped to the shards (JoinGlobal): on two shards (mlmonbench, 200k
+// predictions a model, labels apart from them) the scrape took 2.4 s
+// against 4.3 s when the initiator joined, for about as many bytes between
+// the servers (8.6 MB against 7.3 MB); see docs/cluster.md. JoinLocal is
+// only taken when forced or proven: on tables that are not co-located it
+// silently loses every label that lives on another shard than its
+// prediction.
 func ChooseJoin(forced string, preds, labels TableInfo, predID, labelID string) (JoinStrategy, string) {
 	if preds.Distributed == nil && labels.Distributed == nil {
 		return JoinSingle, "no Distributed table"

@@ -17,11 +17,25 @@ import (
 // every replica itself (internal_replication false) and reads one.
 type Clusters map[string][][]int
 
+// ClusterOptions change how a cluster's servers are set up.
+type ClusterOptions struct {
+	// Via names, for some servers, the loopback port at which the others
+	// reach them (a counting proxy in front of the server, say).
+	Via map[int]int
+	// UsersD are files (name → content) for every server's users.d.
+	UsersD map[string]string
+}
+
 // StartCluster starts n servers under dir that all know clusters, so that
 // Distributed tables over them work as on a real cluster. Each server runs
 // from a copy of the packaged configuration with a config.d file holding
 // its remote_servers.
 func StartCluster(dir string, n int, clusters Clusters) ([]*Server, error) {
+	return StartClusterWith(dir, n, clusters, ClusterOptions{})
+}
+
+// StartClusterWith is StartCluster with options.
+func StartClusterWith(dir string, n int, clusters Clusters, opts ClusterOptions) ([]*Server, error) {
 	for name, shards := range clusters {
 		for _, replicas := range shards {
 			if len(replicas) == 0 {
@@ -41,7 +55,7 @@ func StartCluster(dir string, n int, clusters Clusters) ([]*Server, error) {
 	// A port found free can be taken by a parallel test package before a
 	// server binds it: such a start is retried on other ports.
 	for attempt := 1; ; attempt++ {
-		servers, err := startCluster(dir, bin, n, clusters)
+		servers, err := startCluster(dir, bin, n, clusters, opts)
 		if err == nil {
 			return servers, nil
 		}
@@ -51,7 +65,7 @@ func StartCluster(dir string, n int, clusters Clusters) ([]*Server, error) {
 	}
 }
 
-func startCluster(dir string, bin []string, n int, clusters Clusters) ([]*Server, error) {
+func startCluster(dir string, bin []string, n int, clusters Clusters, opts ClusterOptions) ([]*Server, error) {
 	ports, err := freePorts(3 * n)
 	if err != nil {
 		return nil, err
@@ -62,7 +76,7 @@ func startCluster(dir string, bin []string, n int, clusters Clusters) ([]*Server
 			TCPPort: ports[3*i], HTTPPort: ports[3*i+1], interPort: ports[3*i+2], bin: bin}
 	}
 	for _, s := range servers {
-		if s.config, err = writeClusterConfig(s.Dir, servers, clusters); err != nil {
+		if s.config, err = writeClusterConfig(s.Dir, servers, clusters, opts); err != nil {
 			return nil, err
 		}
 	}
@@ -79,10 +93,17 @@ func startCluster(dir string, bin []string, n int, clusters Clusters) ([]*Server
 
 // writeClusterConfig copies the packaged config.xml and users.xml into
 // dir/etc and adds config.d/mlmon-clusters.xml; it returns the config.xml.
-func writeClusterConfig(dir string, servers []*Server, clusters Clusters) (string, error) {
+func writeClusterConfig(dir string, servers []*Server, clusters Clusters, opts ClusterOptions) (string, error) {
 	etc := filepath.Join(dir, "etc")
-	if err := os.MkdirAll(filepath.Join(etc, "config.d"), 0o755); err != nil {
-		return "", err
+	for _, sub := range []string{"config.d", "users.d"} {
+		if err := os.MkdirAll(filepath.Join(etc, sub), 0o755); err != nil {
+			return "", err
+		}
+	}
+	for name, content := range opts.UsersD {
+		if err := os.WriteFile(filepath.Join(etc, "users.d", name), []byte(content), 0o644); err != nil {
+			return "", err
+		}
 	}
 	main, err := os.ReadFile(ConfigFile)
 	if err != nil {
@@ -119,7 +140,11 @@ func writeClusterConfig(dir string, servers []*Server, clusters Clusters) (strin
 		for _, replicas := range clusters[name] {
 			b.WriteString("      <shard>\n        <internal_replication>false</internal_replication>\n")
 			for _, i := range replicas {
-				fmt.Fprintf(&b, "        <replica><host>127.0.0.1</host><port>%d</port></replica>\n", servers[i].TCPPort)
+				port := servers[i].TCPPort
+				if p, ok := opts.Via[i]; ok {
+					port = p
+				}
+				fmt.Fprintf(&b, "        <replica><host>127.0.0.1</host><port>%d</port></replica>\n", port)
 			}
 			b.WriteString("      </shard>\n")
 		}

@@ -84,7 +84,7 @@ func TestLoadFull(t *testing.T) {
 					ModelColumn: "model", VersionColumn: "model_version",
 					Prediction: "prediction", Score: "score", Latency: "latency_ms", Error: "is_error",
 				},
-				GroundTruth: &GroundTruth{Table: "ml.ground_truth", ID: "request_id", Label: "label", Timestamp: "ts"},
+				GroundTruth: &GroundTruth{Table: "ml.ground_truth", ID: "request_id", Label: "label", Timestamp: "ts", DistributedJoin: JoinLocal},
 				Performance: Performance{Window: day, Delay: 6 * time.Hour},
 				Features: []Feature{
 					{Name: "age", Column: "age", Type: FeatureNumeric},
@@ -122,7 +122,7 @@ func TestLoadFull(t *testing.T) {
 				// Nothing overridden: the file's defaults.
 				Settings:    Settings{Window: 2 * time.Hour, Delay: 5 * time.Minute, Bins: 20, MaxCategories: 30, MinSamples: 500, MaxClasses: 40},
 				Predictions: Predictions{Table: "intent_predictions", Timestamp: "created_at", ID: "id", Prediction: "predicted_intent"},
-				GroundTruth: &GroundTruth{Table: "intent_labels", ID: "id", Label: "intent", Timestamp: "labelled_at"},
+				GroundTruth: &GroundTruth{Table: "intent_labels", ID: "id", Label: "intent", Timestamp: "labelled_at", DistributedJoin: JoinAuto},
 				// Performance defaults to the model's window and delay.
 				Performance: Performance{Window: 2 * time.Hour, Delay: 5 * time.Minute},
 				Features:    []Feature{{Name: "channel", Column: "channel", Type: FeatureCategorical}},
@@ -624,6 +624,14 @@ models:
 				{"name: xxx", "models[1].name", "must be at most 200 characters, got 201"},
 				{"name: churn model", "models[3].name", `duplicate model name "churn model" (first at line {line:"churn model"})`},
 			},
+		},
+		{
+			name: "distributed_join invalid",
+			doc: head + `  - name: m
+    task: regression
+` + preds + `    ground_truth: {table: g, id: id, label: y, timestamp: ts, distributed_join: globl}
+`,
+			want: []expect{{"globl", "models[0].ground_truth.distributed_join", `must be one of auto, local, global, initiator, got "globl" (did you mean "global"?)`}},
 		},
 		{
 			name: "task invalid",

@@ -106,9 +106,7 @@ func ProfileQuery(m *config.Model, src Source, cols []Column, bins int) (Query, 
 		}
 	}
 	var b sqlBuilder
-	b.add("SELECT " + strings.Join(outer, ", ") + " FROM (SELECT " + strings.Join(inner, ", "))
-	from(&b, &ids, m, src)
-	b.add(")")
+	aggregateRows(&b, &ids, m, src, strings.Join(outer, ", "), strings.Join(inner, ", "))
 	if ids.err != nil {
 		return Query{}, ids.err
 	}
@@ -117,6 +115,10 @@ func ProfileQuery(m *config.Model, src Source, cols []Column, bins int) (Query, 
 
 // Profile runs ProfileQuery.
 func (c *Client) Profile(ctx context.Context, m *config.Model, src Source, cols []Column, bins int) (Profile, error) {
+	src, err := c.sourceEngine(ctx, m, src, "reference")
+	if err != nil {
+		return Profile{}, err
+	}
 	q, err := ProfileQuery(m, src, cols, bins)
 	if err != nil {
 		return Profile{}, err
@@ -148,9 +150,18 @@ func CategoriesQuery(m *config.Model, src Source, col string, limit int) (Query,
 	var ids identifiers
 	var b sqlBuilder
 	c := ids.col(col)
-	b.add("SELECT mlmon_c, count() AS n FROM (SELECT isNotNull(" + c + ") AS mlmon_present, ifNull(toString(" + c + "), '') AS mlmon_c")
-	from(&b, &ids, m, src)
-	b.add(fmt.Sprintf(") WHERE mlmon_present GROUP BY mlmon_c ORDER BY n DESC, mlmon_c LIMIT %d", limit))
+	inner := "isNotNull(" + c + ") AS mlmon_present, ifNull(toString(" + c + "), '') AS mlmon_c"
+	if src.Distributed {
+		// A table source has no WHERE to add mlmon_present to: NULLs fall
+		// into the group of '', whose count leaves them out, and HAVING
+		// drops that group where it holds nothing but NULLs.
+		aggregateRows(&b, &ids, m, src, "mlmon_c, countIf(mlmon_present) AS n", inner)
+		b.add(fmt.Sprintf(" GROUP BY mlmon_c HAVING n > 0 ORDER BY n DESC, mlmon_c LIMIT %d", limit))
+	} else {
+		b.add("SELECT mlmon_c, count() AS n FROM (SELECT " + inner)
+		from(&b, &ids, m, src)
+		b.add(fmt.Sprintf(") WHERE mlmon_present GROUP BY mlmon_c ORDER BY n DESC, mlmon_c LIMIT %d", limit))
+	}
 	if ids.err != nil {
 		return Query{}, ids.err
 	}
@@ -159,6 +170,10 @@ func CategoriesQuery(m *config.Model, src Source, col string, limit int) (Query,
 
 // Categories runs CategoriesQuery.
 func (c *Client) Categories(ctx context.Context, m *config.Model, src Source, col string, limit int) ([]CategoryCount, error) {
+	src, err := c.sourceEngine(ctx, m, src, "reference")
+	if err != nil {
+		return nil, err
+	}
 	q, err := CategoriesQuery(m, src, col, limit)
 	if err != nil {
 		return nil, err
@@ -490,15 +505,10 @@ func numericBin(s, bins int) (bin int, outOfRange bool) {
 
 // Window runs WindowQuery and, with numeric columns, GridQuery.
 func (c *Client) Window(ctx context.Context, m *config.Model, src Source, cols []Binning, name string) (WindowStats, error) {
-	table := src.Table
-	if table == "" {
-		table = m.Predictions.Table
-	}
-	info, err := c.Table(ctx, m.Name, table, name)
+	src, err := c.sourceEngine(ctx, m, src, name)
 	if err != nil {
 		return WindowStats{}, err
 	}
-	src.Distributed = info.Distributed != nil
 	q, err := WindowQuery(m, src, cols)
 	if err != nil {
 		return WindowStats{}, err
@@ -545,6 +555,17 @@ func from(b *sqlBuilder, ids *identifiers, m *config.Model, src Source) {
 	}
 	fromPredictions(b, ids, m, src)
 	wherePredictions(b, ids, m, src)
+}
+
+// sourceEngine sets src.Distributed from the engine of the table src reads.
+func (c *Client) sourceEngine(ctx context.Context, m *config.Model, src Source, name string) (Source, error) {
+	table := src.Table
+	if table == "" {
+		table = m.Predictions.Table
+	}
+	info, err := c.Table(ctx, m.Name, table, name)
+	src.Distributed = info.Distributed != nil
+	return src, err
 }
 
 // aggregateRows renders SELECT outer over the source's rows, which inner

@@ -297,6 +297,18 @@ func (e *env) drift(t *testing.T, m *config.Model, sampling chquery.Sampling, m1
 		e.same(t, "reference profile", prof, foldProfile(t, o.orig18, qcols), err)
 	}
 	p18, pch := foldProfile(t, o.r18, qcols), foldProfile(t, o.rch, qcols)
+	dsrc := src
+	dsrc.Distributed = true
+	dq, err := chquery.ProfileQuery(m, dsrc, qcols, m.Settings.Bins)
+	if err != nil {
+		t.Fatal(err)
+	}
+	do := e.compare(t, "reference profile (Distributed form)", dq)
+	for engine, r := range map[string]*Result{"18.16": do.r18, "chDB": do.rch} {
+		if d := diff(reflect.ValueOf(foldProfile(t, r, qcols)), reflect.ValueOf(p18), "reference profile", floatTolerance); d != "" {
+			t.Errorf("reference profile: the Distributed form disagrees with one server's on %s: %s", engine, d)
+		}
+	}
 
 	// Binnings from each engine's own reference: they must be the same.
 	b18, bch := make([]chquery.Binning, len(qcols)), make([]chquery.Binning, len(qcols))
@@ -323,6 +335,16 @@ func (e *env) drift(t *testing.T, m *config.Model, sampling chquery.Sampling, m1
 		}
 		categoryBinning(&b18[i], foldCategories(t, o.r18), m.Settings.MaxCategories)
 		categoryBinning(&bch[i], foldCategories(t, o.rch), m.Settings.MaxCategories)
+		dq, err := chquery.CategoriesQuery(m, dsrc, c.Name, chquery.MaxSeenCategories+1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		do := e.compare(t, "reference categories of "+c.Name+" (Distributed form)", dq)
+		for engine, r := range map[string]*Result{"18.16": do.r18, "chDB": do.rch} {
+			if d := diff(reflect.ValueOf(foldCategories(t, r)), reflect.ValueOf(foldCategories(t, o.r18)), "categories", Tolerance{}); d != "" {
+				t.Errorf("categories of %s: the Distributed form disagrees with one server's on %s: %s", c.Name, engine, d)
+			}
+		}
 	}
 	if d := diff(reflect.ValueOf(b18), reflect.ValueOf(bch), "binnings", Tolerance{}); d != "" {
 		t.Errorf("the engines' references bin differently: %s", d)

@@ -175,8 +175,9 @@ func TestEstimateMatchesScikitLearn(t *testing.T) {
 		if math.Abs(realised-want[sel("realised", m.name)]) > 1e-9 {
 			t.Fatalf("%s: realised accuracy %g, oracle %g", m.name, realised, want[sel("realised", m.name)])
 		}
-		t.Logf("%s: reference accuracy %.4f, estimated %.4f, realised %.4f, naive (raw scores) %.4f",
-			m.name, reference, est, realised, want[sel("naive", m.name)])
+		t.Logf("%s: reference accuracy %.4f, estimated %.4f, realised %.4f, naive (raw scores) %.4f; estimated ROC AUC %.4f; calibration error raw %.4f, calibrated %.4f",
+			m.name, reference, est, realised, want[sel("naive", m.name)], got[sel("mlmon_estimated_roc_auc", m.name)],
+			got[`mlmon_calibration_error{model="`+m.name+`",stage="raw"}`], got[`mlmon_calibration_error{model="`+m.name+`",stage="calibrated"}`])
 		switch m.name {
 		case "est_same":
 			// Under-confident scores: taken as probabilities they

@@ -19,7 +19,7 @@ var server *chtest.Server
 
 func TestMain(m *testing.M) { chtest.Main(m, &server) }
 
-func testClient(t *testing.T) *Client {
+func testClient(t testing.TB) *Client {
 	t.Helper()
 	cfg, err := config.Parse([]byte("clickhouse: {addr: [\"" + server.Addr() + "\"]}\nmodels: [{name: m, task: regression, predictions: {table: t, timestamp: ts, id: id, prediction: p}}]\n"))
 	if err != nil {

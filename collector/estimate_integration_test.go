@@ -139,6 +139,7 @@ func TestEstimateMatchesScikitLearn(t *testing.T) {
 `, m.name)
 	}
 	got := gather(t, loadTarget(t, yml), NewCounters(), 30*time.Second)
+	defer thinWindows(t)
 
 	families := map[string]bool{}
 	for k, w := range want {
@@ -197,6 +198,46 @@ func TestEstimateMatchesScikitLearn(t *testing.T) {
 			// was while the realised accuracy falls.
 			if math.Abs(est-reference) > 0.02 || est-realised < 0.1 {
 				t.Errorf("estimate %.4f, reference %.4f, realised %.4f: concept drift should leave the estimate at the reference, above the realised", est, reference, realised)
+			}
+		}
+	}
+}
+
+// thinWindows scrapes est_shift's seeded rows (40000 labelled reference rows,
+// 10000 current ones) with min_samples above one side or the other: below
+// it in the reference nothing but the calibration's sample count is
+// emitted; below it in the current window the calibration's quality is,
+// and no estimate.
+func thinWindows(t *testing.T) {
+	estimates := []string{"mlmon_estimated_accuracy_ratio", "mlmon_estimated_precision_ratio", "mlmon_estimated_recall_ratio",
+		"mlmon_estimated_f1_score", "mlmon_estimated_class_f1_score", "mlmon_estimated_roc_auc"}
+	for _, tc := range []struct {
+		minSamples  int
+		calibration bool
+	}{{50000, false}, {20000, true}} {
+		yml := fmt.Sprintf(estimateConfig, server.Addr()) + fmt.Sprintf(`  - name: est_shift
+    task: binary_classification
+    positive_class: "1"
+    min_samples: %d
+    predictions: {table: est_preds, timestamp: ts, id: request_id, model_column: model, prediction: prediction, score: score}
+    ground_truth: {table: est_labels, id: request_id, label: label, timestamp: ts}
+    performance: {window: 1h, delay: 0s}
+    reference: {from: 2026-05-01T00:00:00Z, to: 2026-05-01T06:00:00Z}
+`, tc.minSamples)
+		got := gather(t, loadTarget(t, yml), NewCounters(), 30*time.Second)
+		if n := got[`mlmon_calibration_samples{model="est_shift"}`]; n != 40000 {
+			t.Errorf("min_samples %d: calibration samples %v, want 40000", tc.minSamples, n)
+		}
+		_, raw := got[`mlmon_calibration_error{model="est_shift",stage="raw"}`]
+		_, cal := got[`mlmon_calibration_error{model="est_shift",stage="calibrated"}`]
+		if raw != tc.calibration || cal != tc.calibration {
+			t.Errorf("min_samples %d: calibration error raw %v, calibrated %v; want %v", tc.minSamples, raw, cal, tc.calibration)
+		}
+		for k := range got {
+			for _, e := range estimates {
+				if strings.HasPrefix(k, e+"{") {
+					t.Errorf("min_samples %d: %s emitted", tc.minSamples, k)
+				}
 			}
 		}
 	}

@@ -44,6 +44,7 @@ var alerts = []mlmonAlert{
 	{name: "MLMonExporterDown", severity: "critical", tier: "critical", noModel: true},
 	{name: "MLMonClickHouseDown", severity: "critical", tier: "critical", noModel: true},
 	{name: "MLMonFeatureDriftMultiple", severity: "warning", tier: "high"},
+	{name: "MLMonEstimatedAccuracyDrop", severity: "warning", tier: "high"},
 	{name: "MLMonModelScrapeFailing", severity: "warning", tier: "high"},
 	{name: "MLMonPredictionsStale", severity: "warning", tier: "high"},
 	{name: "MLMonPredictionsAbsent", severity: "warning", tier: "high"},

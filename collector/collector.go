@@ -102,6 +102,7 @@ type model struct {
 	scrape  *Scrape
 	version string // set by the operations concern
 	out     emitter
+	inputs  estimateInputs // set by the performance and drift concerns
 
 	samplingOnce sync.Once
 	samplingRes  chquery.Sampling
@@ -172,6 +173,7 @@ var concerns = []concern{
 	{"operations", collectOperations},
 	{"performance", collectPerformance},
 	{"drift", collectDrift},
+	{"estimate", collectEstimate},
 }
 
 // query runs fn and counts its failure under the query's name.

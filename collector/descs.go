@@ -76,6 +76,19 @@ var (
 	r2Desc             = desc("r2", "Coefficient of determination (regression).", "model", "window")
 )
 
+// Label-free performance estimate (estimate.go): the current drift
+// window's expected performance under the reference's calibration.
+var (
+	estimatedAccuracyDesc  = desc("estimated_accuracy_ratio", "Expected accuracy of the current window's predictions, estimated from their scores without labels.", "model")
+	estimatedPrecisionDesc = desc("estimated_precision_ratio", "Expected precision averaged over classes, estimated from the current window's scores without labels.", "model", "average")
+	estimatedRecallDesc    = desc("estimated_recall_ratio", "Expected recall averaged over classes, estimated from the current window's scores without labels.", "model", "average")
+	estimatedF1Desc        = desc("estimated_f1_score", "Expected F1 score averaged over classes, estimated from the current window's scores without labels.", "model", "average")
+	estimatedClassF1Desc   = desc("estimated_class_f1_score", "Expected F1 score of one class, estimated from the current window's scores without labels.", "model", "class")
+	estimatedROCAUCDesc    = desc("estimated_roc_auc", "Expected ROC AUC of the current window's scores, each row a positive with its calibrated probability.", "model")
+	calibrationErrorDesc   = desc("calibration_error", "Expected calibration error (10 equal-width bins) of the reference's labelled scores, raw or after isotonic calibration (cross-fitted).", "model", "stage")
+	calibrationSamplesDesc = desc("calibration_samples", "Labelled reference rows with a score that the calibration of the label-free estimate rests on.", "model")
+)
+
 // Drift: current window against the reference.
 var (
 	featurePSIDesc         = desc("feature_psi", "Population stability index of the feature, current window against the reference.", "model", "feature")
@@ -118,6 +131,8 @@ var allDescs = []*prometheus.Desc{
 	featurePSIDesc, featureJSDesc, featureKSDesc, featureWassersteinDesc, featureChi2PDesc, featurePSICriticalDesc,
 	predictionPSIDesc, predictionJSDesc, labelPSIDesc, labelJSDesc,
 	featureSamplesDesc, featureMissingDesc, featureOutOfRangeDesc, featureUnseenDesc,
+	estimatedAccuracyDesc, estimatedPrecisionDesc, estimatedRecallDesc, estimatedF1Desc, estimatedClassF1Desc,
+	estimatedROCAUCDesc, calibrationErrorDesc, calibrationSamplesDesc,
 }
 
 // descName extracts the fully-qualified name; client_golang exposes it only

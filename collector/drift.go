@@ -35,7 +35,7 @@ func collectDrift(ctx context.Context, m *model) error {
 	}
 	var cur chquery.WindowStats
 	err = m.query(queryDrift, func() (err error) {
-		src := chquery.Source{Window: currentWindow(m.Model, m.scrape.now), Sampling: sampling}
+		src := chquery.Source{Window: currentWindow(m.Model, m.scrape.now), Sampling: sampling, Scores: estimated(m.Model)}
 		if p := m.Preaggregated; p != nil {
 			m.out.gauge(preaggregatedIntervalDesc, p.Interval.Seconds(), m.Name)
 			cur, err = m.scrape.target.Client.PreaggregatedWindow(ctx, m.Model, src.Window, ref.currentBinnings(), queryDrift)
@@ -47,6 +47,7 @@ func collectDrift(ctx context.Context, m *model) error {
 	if err != nil {
 		return err
 	}
+	m.inputs.current = cur.Scores
 	for i, col := range ref.columns {
 		m.emitColumn(col, ref.binnings[i], ref.profile.Columns[i], ref.stats.Rows, ref.stats.Columns[i], cur.Rows, cur.Columns[i])
 	}

@@ -61,6 +61,7 @@ func collectPerformance(ctx context.Context, m *model) error {
 		return err
 	})
 	if refErr == nil {
+		m.inputs.reference = reference.classification
 		m.emitPerformance(reference, windowReference)
 		if err == nil && current.classification != nil {
 			m.emitLabelDrift(reference.classification.Confusion, current.classification.Confusion)

@@ -359,6 +359,7 @@ func TestEmptyAndDegenerateWindows(t *testing.T) {
 		`mlmon_predictions{M,window="reference"}`:                   0,
 		`mlmon_prediction_rate{M}`:                                  0,
 		`mlmon_labeled_predictions{M}`:                              0,
+		`mlmon_calibration_samples{M}`:                              0,
 		`mlmon_feature_samples{feature="num",M,window="current"}`:   0,
 		`mlmon_feature_samples{feature="num",M,window="reference"}`: 0,
 		`mlmon_feature_samples{feature="cat",M,window="current"}`:   0,

@@ -63,6 +63,16 @@ func model() (Dashboard, error) {
 			links:       []sdk.Link{runbook("MLMonAccuracyDrop")},
 		},
 		panel{
+			title: "Accuracy: estimated vs realised", kind: timeseries, unit: "percentunit", max: ptr(1.0), demo: demoScored,
+			description: "Estimated: the current window's accuracy from its scores alone, before any label (binary models with a score; calibrated on the reference's labelled rows, assuming P(label | score) has not changed). Realised: from the labels, over the performance window, which lags by its delay. Where the two part once labels arrive, the relation between score and outcome changed (concept drift) and the estimate is not to be trusted.",
+			queries: []query{
+				{expr: "max(mlmon_estimated_accuracy_ratio{" + thisModel + "})", legend: "estimated (current window, no labels)"},
+				{expr: `max(mlmon_accuracy_ratio{` + thisModel + `, window="current"})`, legend: "realised (performance window)"},
+				{expr: `max(mlmon_accuracy_ratio{` + thisModel + `, window="reference"})`, legend: "reference"},
+			},
+			links: []sdk.Link{runbook("MLMonEstimatedAccuracyDrop")},
+		},
+		panel{
 			title: "Accuracy drop (reference − current)", kind: timeseries, unit: "percentunit", demo: demoClassifiers,
 			description: "Positive when the model got worse. The alert fires when the drop stays above the threshold (the model's configured accuracy_drop_max, else the default) for 30 minutes.",
 			queries: []query{

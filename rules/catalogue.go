@@ -20,6 +20,10 @@ const (
 	// a model whose PSI is computed and nothing drifts, so dashboards show a
 	// line rather than "no data".
 	DriftedFeatures = "model:mlmon_feature_drifted:count"
+	// EstimatedAccuracyDrop is the reference's realised accuracy minus the
+	// current window's label-free estimate, per model: positive when the
+	// scores say the model got worse.
+	EstimatedAccuracyDrop = "model:mlmon_estimated_accuracy_drop:ratio"
 )
 
 const (
@@ -153,6 +157,9 @@ func performanceGroup() Group {
 	rs := []Rule{{
 		Record: AccuracyDrop,
 		Expr:   `mlmon_accuracy_ratio{window="reference"} - ignoring (window) mlmon_accuracy_ratio{window="current"}`,
+	}, {
+		Record: EstimatedAccuracyDrop,
+		Expr:   `mlmon_accuracy_ratio{window="reference"} - ignoring (window) mlmon_estimated_accuracy_ratio`,
 	}}
 	rs = append(rs, alerts(
 		alert{
@@ -162,6 +169,21 @@ func performanceGroup() Group {
 			hold:        30 * minute,
 			summary:     "A model's accuracy fell below its reference accuracy.",
 			description: "The accuracy of model {{ $labels.model }} is {{ $value | humanizePercentage }} (absolute) below its reference window.",
+		},
+		alert{
+			// The label-free estimate stands in for the realised accuracy
+			// while labels are missing: once coverage reaches
+			// label_coverage_min, MLMonAccuracyDrop speaks from the
+			// labels. An estimate never pages (it assumes P(label | score)
+			// is stable, which concept drift breaks): chat and ticket.
+			// The exporter emits it only above min_samples on both sides.
+			name: "MLMonEstimatedAccuracyDrop",
+			tier: TierHigh,
+			expr: guarded(above(EstimatedAccuracyDrop, "accuracy_drop_max"),
+				below("mlmon_label_coverage_ratio", "label_coverage_min")),
+			hold:        30 * minute,
+			summary:     "A model's accuracy, estimated from its scores before the labels arrive, fell below its reference accuracy.",
+			description: "The accuracy of model {{ $labels.model }} estimated from its scores in the current window is {{ $value | humanizePercentage }} (absolute) below its reference window's, while too few of its predictions have labels to measure it.",
 		},
 		alert{
 			name:        "MLMonAccuracyBelowMinimum",

@@ -19,7 +19,7 @@ var server *chtest.Server
 
 func TestMain(m *testing.M) { chtest.Main(m, &server) }
 
-func testClient(t *testing.T) *Client {
+func testClient(t testing.TB) *Client {
 	t.Helper()
 	cfg, err := config.Parse([]byte("clickhouse: {addr: [\"" + server.Addr() + "\"]}\nmodels: [{name: m, task: regression, predictions: {table: t, timestamp: ts, id: id, prediction: p}}]\n"))
 	if err != nil {
@@ -226,5 +226,77 @@ func TestWindowWithManyWideCategoricalColumns(t *testing.T) {
 		if other := col.Bins[1000]; other != 400 || col.Unseen != 400 {
 			t.Errorf("column %d: %d other and %d unseen rows, want 400 and 400", i, other, col.Unseen)
 		}
+	}
+}
+
+// The score histogram rides in the window's pass: every row lands in the
+// bucket of its score rounded to 1/ScoreBuckets (clamped to [0, 1]) under
+// its predicted class, rows without a finite score are counted apart, and
+// the columns' bins are what they are without it.
+func TestWindowScoreHistogram(t *testing.T) {
+	ctx := context.Background()
+	if err := server.Exec(ctx,
+		"CREATE TABLE IF NOT EXISTS scored (ts DateTime, id String, pred Nullable(String), score Nullable(Float64), x Float64) ENGINE = MergeTree ORDER BY ts",
+	); err != nil {
+		t.Fatal(err)
+	}
+	batch, err := server.Conn().PrepareBatch(ctx, "INSERT INTO scored (ts, id, pred, score, x)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes, no := "yes", "no"
+	f := func(v float64) *float64 { return &v }
+	rows := []struct {
+		pred  *string
+		score *float64
+	}{
+		{&yes, f(0.9)}, {&yes, f(0.9)}, {&yes, f(0.0004)}, // buckets 900, 900, 0
+		{&yes, f(0.0005)}, {&yes, f(1.7)}, {&no, f(-3)}, // 1 (rounds half up), 1000 (clamped), 0 (clamped)
+		{&no, f(0.1234)}, {nil, f(0.1236)}, {&no, nil}, // 123, 124 (NULL prediction: negative), unscored
+		{&yes, f(math.NaN())}, {&yes, f(math.Inf(1))}, // unscored
+	}
+	for i, r := range rows {
+		if err := batch.Append(time.Unix(1700000000, 0), strconv.Itoa(i), r.pred, r.score, float64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		t.Fatal(err)
+	}
+	m := &config.Model{Name: "m", Task: config.TaskBinary, PositiveClass: "yes",
+		Predictions: config.Predictions{Table: "scored", Timestamp: "ts", ID: "id", Prediction: "pred", Score: "score"}}
+	w := Window{From: time.Unix(1700000000, 0), To: time.Unix(1700000001, 0)}
+	cols := []Binning{{Column: Column{Name: "x", Numeric: true}, Edges: []float64{5}, Min: 0, Max: 10}}
+	c := testClient(t)
+	plain, err := c.Window(ctx, m, Source{Window: w}, cols, "drift")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Scores != nil {
+		t.Errorf("scores without asking: %+v", plain.Scores)
+	}
+	ws, err := c.Window(ctx, m, Source{Window: w, Scores: true}, cols, "drift")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws.Rows != 11 || !slices.Equal(ws.Columns[0].Bins, []uint64{5, 6}) || !slices.Equal(ws.Columns[0].Bins, plain.Columns[0].Bins) {
+		t.Errorf("rows %d, bins %v (without scores %v), want 11, [5 6]", ws.Rows, ws.Columns[0].Bins, plain.Columns[0].Bins)
+	}
+	h := ws.Scores
+	if h == nil {
+		t.Fatal("no score histogram")
+	}
+	wantPos := map[int]uint64{900: 2, 0: 1, 1: 1, 1000: 1}
+	wantNeg := map[int]uint64{0: 1, 123: 1, 124: 1}
+	for b := 0; b <= ScoreBuckets; b++ {
+		if h.PredictedPositive[b] != wantPos[b] || h.PredictedNegative[b] != wantNeg[b] {
+			t.Errorf("bucket %d: %d positive, %d negative; want %d, %d", b, h.PredictedPositive[b], h.PredictedNegative[b], wantPos[b], wantNeg[b])
+		}
+	}
+	if h.Unscored != 3 || h.Scored() != 8 {
+		t.Errorf("unscored %d, scored %d; want 3, 8", h.Unscored, h.Scored())
+	}
+	if _, err := WindowQuery(m, Source{Table: "scored", Scores: true}, cols); err == nil {
+		t.Error("a score histogram of a reference table was accepted")
 	}
 }

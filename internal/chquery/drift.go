@@ -10,6 +10,7 @@ import (
 	"github.com/go-faster/city"
 
 	"github.com/mlmon/mlmon/internal/config"
+	"github.com/mlmon/mlmon/internal/stats"
 )
 
 // WassersteinGrid are the probabilities at which both windows' quantiles are
@@ -40,6 +41,10 @@ type Source struct {
 	// Distributed: the table read is a Distributed table, whose shards
 	// aggregate their own rows (see aggregateRows).
 	Distributed bool
+	// Scores asks WindowQuery to count the window's score histogram by
+	// predicted class too (binary models with a score; predictions table
+	// only), in the same pass: see ScoreHistogram.
+	Scores bool
 }
 
 // Sampling is how the heavy queries read a share of a model's predictions.
@@ -207,7 +212,46 @@ type Binning struct {
 type WindowStats struct {
 	Rows    uint64
 	Columns []ColumnStats // aligned with the binnings asked for
+	// Scores is set when the source asked for it (Source.Scores).
+	Scores *ScoreHistogram
 }
+
+// ScoreHistogram counts a window's rows by predicted class and score
+// bucket: the score clamped to [0, 1] and rounded to 1/ScoreBuckets, as
+// ClassificationQuery buckets the labelled rows' scores. Index b holds the
+// rows whose score rounds to b/ScoreBuckets.
+type ScoreHistogram struct {
+	PredictedPositive []uint64 // prediction = the positive class
+	PredictedNegative []uint64 // any other prediction (NULL included)
+	Unscored          uint64   // score NULL, NaN or infinite
+}
+
+// Buckets returns the non-empty buckets as stats.PredictedScoreBucket.
+func (h *ScoreHistogram) Buckets() []stats.PredictedScoreBucket {
+	var out []stats.PredictedScoreBucket
+	for b := range h.PredictedPositive {
+		pos, neg := h.PredictedPositive[b], h.PredictedNegative[b]
+		if pos+neg > 0 {
+			out = append(out, stats.PredictedScoreBucket{Score: float64(b) / ScoreBuckets,
+				PredictedPositive: float64(pos), PredictedNegative: float64(neg)})
+		}
+	}
+	return out
+}
+
+// Scored is the number of rows with a finite score.
+func (h *ScoreHistogram) Scored() uint64 {
+	var n uint64
+	for b := range h.PredictedPositive {
+		n += h.PredictedPositive[b] + h.PredictedNegative[b]
+	}
+	return n
+}
+
+// scoreStates is how many state keys the score histogram owns after the
+// columns' in WindowQuery: one for rows without a score, then one per
+// bucket for each predicted class (negative first).
+const scoreStates = 1 + 2*(ScoreBuckets+1)
 
 // ColumnStats holds one column's bin counts and data-quality counts.
 type ColumnStats struct {
@@ -230,17 +274,29 @@ type ColumnStats struct {
 // 3.1 s with sumMap (mlmonbench). Values are binned by plain comparisons and
 // a transform of their hash, which need no lambda (a lambda naming a column
 // fails inside aggregates on 18.16).
+//
+// With src.Scores, each row yields one more key, from a range after the
+// columns' (scoreStates keys): its predicted class and score bucket, which
+// the label-free performance estimate needs, without a second scan.
 func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 	var ids identifiers
 	var b sqlBuilder
 	var inner []string
+	var innerArgs []any
 	stride := stateStride(cols)
+	end := stride * uint64(len(cols)+1) // the first key after the columns'
+	if src.Scores {
+		if m.Predictions.Score == "" || src.Table != "" {
+			return Query{}, fmt.Errorf("model %q: a score histogram needs the predictions table's score column", m.Name)
+		}
+		end += scoreStates
+	}
 	// The narrowest type that holds every key: grouping 16-bit keys instead
 	// of 32-bit ones made the query an eighth cheaper (1.7M rows, 26
 	// columns, 18.16), and without a cast the sums of comparisons widen to
 	// 64 bits.
 	keyType := "toUInt16"
-	if stride*uint64(len(cols)+1) > math.MaxUint16 {
+	if end-1 > math.MaxUint16 {
 		keyType = "toUInt32"
 	}
 	keys := []string{keyType + "(0)"} // one per row: the row count
@@ -257,13 +313,25 @@ func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 		inner = append(inner, keyType+"(if(isNull("+col+"), "+strconv.FormatUint(base, 10)+", "+strconv.FormatUint(base, 10)+
 			" + 1 + "+categoryState(c, "cityHash64(ifNull(toString("+col+"), ''))")+")) AS "+state)
 	}
+	if src.Scores {
+		// Bucketed as ClassificationQuery buckets (toInt32 of a NaN is
+		// computed by if() and discarded, as there), predicted positive
+		// when the prediction reads as the positive class.
+		base := stride * uint64(len(cols)+1)
+		x := "mlmon_sc"
+		inner = append(inner, numericExpr(&ids, m.Predictions.Score)+" AS "+x,
+			fmt.Sprintf("%s(if(isFinite(%s), %d + %d * (%s = ?) + toInt32(floor(greatest(least(%s, 1.), 0.) * %d + 0.5)), %d)) AS mlmon_ss",
+				keyType, x, base+1, ScoreBuckets+1, classLabelExpr(&ids, m.Predictions.Prediction), x, ScoreBuckets, base))
+		innerArgs = append(innerArgs, m.PositiveClass)
+		keys = append(keys, "mlmon_ss")
+	}
 	if len(inner) == 0 {
 		inner = []string{"1 AS mlmon_one"}
 	}
 	// The states and their arrayJoin share one SELECT: a subquery between
 	// them cost 18.16 4% more.
 	inner = append(inner, "arrayJoin(["+strings.Join(keys, ", ")+"]) AS mlmon_k")
-	aggregateRows(&b, &ids, m, src, "toUInt64(mlmon_k) AS k, count() AS n", strings.Join(inner, ", "))
+	aggregateRows(&b, &ids, m, src, "toUInt64(mlmon_k) AS k, count() AS n", strings.Join(inner, ", "), innerArgs...)
 	b.add(" GROUP BY mlmon_k")
 	if ids.err != nil {
 		return Query{}, ids.err
@@ -438,6 +506,16 @@ func binCount(c Binning) int {
 // per-column bins and quality counts. A categorical column's top categories
 // are bins 1…k in the query and every other value is bin 0, which goes last.
 func FoldWindow(cols []Binning, keys, counts []uint64) (WindowStats, error) {
+	return foldWindow(cols, keys, counts, false)
+}
+
+// FoldScoredWindow is FoldWindow for a query with Source.Scores: it fills
+// WindowStats.Scores too.
+func FoldScoredWindow(cols []Binning, keys, counts []uint64) (WindowStats, error) {
+	return foldWindow(cols, keys, counts, true)
+}
+
+func foldWindow(cols []Binning, keys, counts []uint64, scores bool) (WindowStats, error) {
 	if len(keys) != len(counts) {
 		return WindowStats{}, fmt.Errorf("window: %d keys, %d counts", len(keys), len(counts))
 	}
@@ -446,10 +524,31 @@ func FoldWindow(cols []Binning, keys, counts []uint64) (WindowStats, error) {
 		ws.Columns[i].Bins = make([]uint64, binCount(c))
 	}
 	stride := stateStride(cols)
+	scoreBase := stride * uint64(len(cols)+1)
+	if scores {
+		ws.Scores = &ScoreHistogram{
+			PredictedPositive: make([]uint64, ScoreBuckets+1),
+			PredictedNegative: make([]uint64, ScoreBuckets+1),
+		}
+	}
 	for j, k := range keys {
 		n := counts[j]
 		if k == 0 {
 			ws.Rows = n
+			continue
+		}
+		if scores && k >= scoreBase {
+			s := k - scoreBase
+			switch {
+			case s == 0:
+				ws.Scores.Unscored += n
+			case s <= ScoreBuckets+1:
+				ws.Scores.PredictedNegative[s-1] += n
+			case s < scoreStates:
+				ws.Scores.PredictedPositive[s-2-ScoreBuckets] += n
+			default:
+				return WindowStats{}, fmt.Errorf("window: key %d beyond the score histogram", k)
+			}
 			continue
 		}
 		i, state := k/stride-1, k%stride
@@ -526,7 +625,7 @@ func (c *Client) Window(ctx context.Context, m *config.Model, src Source, cols [
 	if err != nil {
 		return WindowStats{}, err
 	}
-	ws, err := FoldWindow(cols, keys, counts)
+	ws, err := foldWindow(cols, keys, counts, src.Scores)
 	if err != nil {
 		return WindowStats{}, fmt.Errorf("query %s: %w", name, err)
 	}

@@ -255,3 +255,31 @@ func TestFoldWindow(t *testing.T) {
 		}
 	}
 }
+
+func TestFoldScoredWindow(t *testing.T) {
+	// One numeric column of two bins: 5 keys each (stride 5), so the
+	// column owns 5…9 and the score histogram starts at 10: 10 unscored,
+	// 11 + b predicted negative, 11 + 1001 + b predicted positive.
+	cols := []Binning{{Column: Column{Name: "x", Numeric: true}, Edges: []float64{1}}}
+	keys := []uint64{0, 7, 10, 11, 11 + 500, 11 + 1000, 11 + 1001, 11 + 1001 + 1000}
+	counts := []uint64{9, 9, 2, 3, 4, 5, 6, 7}
+	ws, err := FoldScoredWindow(cols, keys, counts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ws.Scores
+	if h.Unscored != 2 || h.PredictedNegative[0] != 3 || h.PredictedNegative[500] != 4 || h.PredictedNegative[1000] != 5 ||
+		h.PredictedPositive[0] != 6 || h.PredictedPositive[1000] != 7 || h.Scored() != 25 {
+		t.Errorf("histogram %+v", h)
+	}
+	b := h.Buckets()
+	if len(b) != 3 || b[1].Score != 0.5 || b[1].PredictedNegative != 4 || b[2].Score != 1 || b[2].PredictedPositive != 7 || b[2].PredictedNegative != 5 {
+		t.Errorf("buckets %+v", b)
+	}
+	if _, err := FoldScoredWindow(cols, []uint64{11 + 2002}, []uint64{1}); err == nil {
+		t.Error("a key beyond the histogram was accepted")
+	}
+	if _, err := FoldWindow(cols, []uint64{10}, []uint64{1}); err == nil {
+		t.Error("a score key was accepted without scores")
+	}
+}

@@ -357,8 +357,12 @@ func (e *env) drift(t *testing.T, m *config.Model, sampling chquery.Sampling, m1
 		b.Name = cols[i].currCol
 		curBins[i] = b
 	}
-	curSrc := chquery.Source{Window: currentWindow(m, now), Sampling: sampling}
+	curSrc := chquery.Source{Window: currentWindow(m, now), Sampling: sampling, Scores: estimated(m)}
 	c18, cch := e.window(t, "current bins", m, curSrc, curBins)
+	if curSrc.Scores {
+		emitEstimate(m18, m, c18.Scores)
+		emitEstimate(mch, m, cch.Scores)
+	}
 
 	for _, x := range []struct {
 		mt       *metrics
@@ -381,10 +385,10 @@ func (e *env) window(t *testing.T, what string, m *config.Model, src chquery.Sou
 		t.Fatal(err)
 	}
 	o := e.compare(t, what, q)
-	w18, wch = foldWindow(t, o.r18, cols), foldWindow(t, o.rch, cols)
+	w18, wch = foldWindow(t, o.r18, cols, src.Scores), foldWindow(t, o.rch, cols, src.Scores)
 	var orig *chquery.WindowStats
 	if o.orig18 != nil {
-		ws := foldWindow(t, o.orig18, cols)
+		ws := foldWindow(t, o.orig18, cols, src.Scores)
 		orig = &ws
 	}
 	gq, ok, err := chquery.GridQuery(m, src, cols)
@@ -589,13 +593,17 @@ func foldCategories(t *testing.T, r *Result) []chquery.CategoryCount {
 	return out
 }
 
-func foldWindow(t *testing.T, r *Result, cols []chquery.Binning) chquery.WindowStats {
+func foldWindow(t *testing.T, r *Result, cols []chquery.Binning, scores bool) chquery.WindowStats {
 	d := dec{t, "window"}
 	var keys, counts []uint64
 	for _, row := range r.Rows {
 		keys, counts = append(keys, d.u64(row[0])), append(counts, d.u64(row[1]))
 	}
-	ws, err := chquery.FoldWindow(cols, keys, counts)
+	fold := chquery.FoldWindow
+	if scores {
+		fold = chquery.FoldScoredWindow
+	}
+	ws, err := fold(cols, keys, counts)
 	if err != nil {
 		t.Fatalf("window: %v", err)
 	}
@@ -720,6 +728,14 @@ func diff(a, b reflect.Value, path string, tol Tolerance) string {
 		return ""
 	}
 	switch a.Kind() {
+	case reflect.Pointer:
+		if a.IsNil() || b.IsNil() {
+			if a.IsNil() != b.IsNil() {
+				return fmt.Sprintf("%s: nil %v vs nil %v", path, a.IsNil(), b.IsNil())
+			}
+			return ""
+		}
+		return diff(a.Elem(), b.Elem(), path, tol)
 	case reflect.Float32, reflect.Float64:
 		if !tol.FloatsAgree(a.Float(), b.Float()) {
 			return fmt.Sprintf("%s: %v vs %v", path, a.Float(), b.Float())
@@ -769,6 +785,28 @@ type metrics struct {
 	values    map[string]float64
 	strings   map[string]string
 	confusion map[string]stats.Confusion // by window, for label drift
+	refScores []stats.ScoreBucket        // the reference's labelled score histogram
+}
+
+// estimated is whether the collector estimates the model's performance
+// without labels (collector/estimate.go): it asks the current window for
+// its score histogram then.
+func estimated(m *config.Model) bool {
+	return m.Task == config.TaskBinary && m.Predictions.Score != "" && m.GroundTruth != nil &&
+		m.Reference != nil && m.Reference.Kind != config.ReferenceTable && m.Preaggregated == nil
+}
+
+// emitEstimate is the heart of collector/estimate.go: the reference's
+// calibration applied to the current window's score histogram.
+func emitEstimate(mt *metrics, m *config.Model, cur *chquery.ScoreHistogram) {
+	f := stats.FitIsotonic(mt.refScores)
+	buckets := cur.Buckets()
+	rep := stats.Classify(stats.ExpectedConfusion(f, buckets, m.PositiveClass, "negative"))
+	mt.gauge("estimated_accuracy", rep.Accuracy)
+	mt.gauge(key("estimated_f1", "macro"), rep.Macro.F1)
+	mt.gauge("estimated_roc_auc", stats.ExpectedROCAUC(f, buckets))
+	mt.gauge(key("calibration_error", "raw"), stats.CalibrationError(mt.refScores))
+	mt.gauge(key("calibration_error", "calibrated"), stats.CrossFittedCalibrationError(mt.refScores))
 }
 
 func newMetrics() *metrics {
@@ -828,6 +866,9 @@ func emitRegression(mt *metrics, window string, r chquery.Regression) {
 func emitClassification(mt *metrics, m *config.Model, window string, c chquery.Classification) {
 	emitLabels(mt, window, c.Labels)
 	mt.confusion[window] = c.Confusion
+	if window == "reference" {
+		mt.refScores = c.Scores
+	}
 	rep := stats.Classify(c.Confusion)
 	mt.gauge(key("accuracy", window), rep.Accuracy)
 	for _, a := range []struct {

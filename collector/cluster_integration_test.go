@@ -196,7 +196,7 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 		`mlmon_f1_score{average="macro",model="intent",window="current"}`, `mlmon_rmse{model="eta",window="current"}`,
 		`mlmon_mae{model="eta_sampled",window="current"}`, `mlmon_feature_psi{feature="latency_ms",model="eta_train"}`,
 		`mlmon_accuracy_ratio{model="keyed",window="current"}`, `mlmon_feature_psi{feature="cat",model="fraud"}`,
-		`mlmon_preaggregated_interval_seconds{model="fraud"}`,
+		`mlmon_preaggregated_interval_seconds{model="fraud"}`, `mlmon_estimated_accuracy_ratio{model="churn"}`,
 	} {
 		if _, ok := want[k]; !ok {
 			t.Fatalf("the single server's scrape lacks %s: the comparison would prove little", k)

@@ -415,7 +415,7 @@ func (e *env) window(t *testing.T, what string, m *config.Model, src chquery.Sou
 		t.Fatal(err)
 	}
 	do := e.compare(t, what+" (Distributed form)", dq)
-	d18, dch := foldWindow(t, do.r18, cols), foldWindow(t, do.rch, cols)
+	d18, dch := foldWindow(t, do.r18, cols, src.Scores), foldWindow(t, do.rch, cols, src.Scores)
 	if gq, ok, err := chquery.GridQuery(m, dsrc, cols); err != nil {
 		t.Fatal(err)
 	} else if ok {

@@ -179,8 +179,9 @@ func (l clusterLayout) config(addr, forced string) string {
 func TestClusterScrapeMatchesOneServer(t *testing.T) {
 	// Servers 0–2 form the clusters; server 3 is the single server.
 	servers, err := chtest.StartCluster(t.TempDir(), 4, chtest.Clusters{
-		"two":  {{0}, {1}},
-		"repl": {{0}, {1, 2}},
+		"two":   {{0}, {1}},
+		"repl":  {{0}, {1, 2}},
+		"spare": {{0}, {1}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -277,6 +278,70 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 			t.Errorf("eta's operations query failed, yet its error counter is %v", v)
 		}
 		for _, s := range []string{"colo.reg_preds_local", servers[1].Addr(), "cluster two"} {
+			if !strings.Contains(log.String(), s) {
+				t.Errorf("the log does not name %q:\n%s", s, log.String())
+			}
+		}
+	})
+	t.Run("schemas differ between shards", func(t *testing.T) {
+		ctx := context.Background()
+		if err := servers[1].Exec(ctx, "ALTER TABLE colo.samp_key_local DROP COLUMN x"); err != nil {
+			t.Fatal(err)
+		}
+		var log bytes.Buffer
+		got := gatherLogged(t, loadTarget(t, colo.config(servers[0].Addr(), "")), &log)
+		if v := got[`mlmon_scrape_success{model="keyed"}`]; v != 0 {
+			t.Errorf("model keyed reads a column one shard lacks, yet mlmon_scrape_success = %v", v)
+		}
+		// The reference profile is the first query to read the column.
+		if v := got[`mlmon_query_errors_total{model="keyed",query="reference"}`]; v != 1 {
+			t.Errorf("keyed's reference query failed, yet its error counter is %v", v)
+		}
+		for _, m := range []string{"churn", "intent", "eta", "fraud"} {
+			if v := got[fmt.Sprintf(`mlmon_scrape_success{model=%q}`, m)]; v != 1 {
+				t.Errorf("model %s does not read the column, yet mlmon_scrape_success = %v", m, v)
+			}
+		}
+		for _, s := range []string{servers[1].Addr(), "cluster two", "colo.samp_key_local"} {
+			if !strings.Contains(log.String(), s) {
+				t.Errorf("the log does not name %q:\n%s", s, log.String())
+			}
+		}
+	})
+	t.Run("a cluster the server no longer knows", func(t *testing.T) {
+		ctx := context.Background()
+		if err := servers[0].Exec(ctx, "CREATE TABLE colo.spare AS colo.preds_local ENGINE = Distributed(spare, colo, preds_local, cityHash64(request_id))"); err != nil {
+			t.Fatal(err)
+		}
+		// An operator drops the cluster from remote_servers; the server
+		// reloads it by itself.
+		if err := chtest.SetClusters(servers, chtest.Clusters{"two": {{0}, {1}}, "repl": {{0}, {1, 2}}}, chtest.ClusterOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			var n uint64
+			if err := servers[0].Conn().QueryRow(ctx, "SELECT count() FROM system.clusters WHERE cluster = 'spare'").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the server still knows cluster spare 30s after remote_servers dropped it")
+			}
+		}
+		yml := strings.ReplaceAll(colo.config(servers[0].Addr(), ""), "{table: preds,", "{table: spare,")
+		var log bytes.Buffer
+		got := gatherLogged(t, loadTarget(t, yml), &log)
+		for m, want := range map[string]float64{"churn": 0, "intent": 0, "eta": 1, "keyed": 0, "fraud": 1} {
+			if v := got[fmt.Sprintf(`mlmon_scrape_success{model=%q}`, m)]; v != want {
+				t.Errorf("model %s: mlmon_scrape_success = %v, want %v", m, v, want)
+			}
+		}
+		if v := got[`mlmon_query_errors_total{model="churn",query="operations"}`]; v != 1 {
+			t.Errorf("churn's operations query failed, yet its error counter is %v", v)
+		}
+		for _, s := range []string{"cluster 'spare' not found", "Distributed over cluster spare, local table colo.preds_local"} {
 			if !strings.Contains(log.String(), s) {
 				t.Errorf("the log does not name %q:\n%s", s, log.String())
 			}

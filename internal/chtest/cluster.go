@@ -17,6 +17,23 @@ import (
 // every replica itself (internal_replication false) and reads one.
 type Clusters map[string][][]int
 
+// check says what is wrong with clusters over n servers.
+func (c Clusters) check(n int) error {
+	for name, shards := range c {
+		for _, replicas := range shards {
+			if len(replicas) == 0 {
+				return fmt.Errorf("cluster %s: a shard without replicas", name)
+			}
+			for _, i := range replicas {
+				if i < 0 || i >= n {
+					return fmt.Errorf("cluster %s: no server %d of %d", name, i, n)
+				}
+			}
+		}
+	}
+	return nil
+}
+
 // ClusterOptions change how a cluster's servers are set up.
 type ClusterOptions struct {
 	// Via names, for some servers, the loopback port at which the others
@@ -36,17 +53,8 @@ func StartCluster(dir string, n int, clusters Clusters) ([]*Server, error) {
 
 // StartClusterWith is StartCluster with options.
 func StartClusterWith(dir string, n int, clusters Clusters, opts ClusterOptions) ([]*Server, error) {
-	for name, shards := range clusters {
-		for _, replicas := range shards {
-			if len(replicas) == 0 {
-				return nil, fmt.Errorf("cluster %s: a shard without replicas", name)
-			}
-			for _, i := range replicas {
-				if i < 0 || i >= n {
-					return nil, fmt.Errorf("cluster %s: no server %d of %d", name, i, n)
-				}
-			}
-		}
+	if err := clusters.check(n); err != nil {
+		return nil, err
 	}
 	bin, err := binary()
 	if err != nil {
@@ -122,6 +130,15 @@ func writeClusterConfig(dir string, servers []*Server, clusters Clusters, opts C
 			return "", err
 		}
 	}
+	if err := writeRemoteServers(etc, main, servers, clusters, opts); err != nil {
+		return "", err
+	}
+	return filepath.Join(etc, "config.xml"), nil
+}
+
+// writeRemoteServers writes config.d/mlmon-clusters.xml under etc, next to
+// the main configuration main.
+func writeRemoteServers(etc string, main []byte, servers []*Server, clusters Clusters, opts ClusterOptions) error {
 	// 18.16's root element is <yandex>, current releases' <clickhouse>;
 	// a config.d file must use its main file's.
 	root := "yandex"
@@ -151,10 +168,26 @@ func writeClusterConfig(dir string, servers []*Server, clusters Clusters, opts C
 		fmt.Fprintf(&b, "    </%s>\n", name)
 	}
 	fmt.Fprintf(&b, "  </remote_servers>\n</%s>\n", root)
-	if err := os.WriteFile(filepath.Join(etc, "config.d", "mlmon-clusters.xml"), []byte(b.String()), 0o644); err != nil {
-		return "", err
+	return os.WriteFile(filepath.Join(etc, "config.d", "mlmon-clusters.xml"), []byte(b.String()), 0o644)
+}
+
+// SetClusters rewrites the clusters every server knows, as an operator
+// edits remote_servers: the servers reload it by themselves within seconds.
+func SetClusters(servers []*Server, clusters Clusters, opts ClusterOptions) error {
+	if err := clusters.check(len(servers)); err != nil {
+		return err
 	}
-	return filepath.Join(etc, "config.xml"), nil
+	for _, s := range servers {
+		etc := filepath.Join(s.Dir, "etc")
+		main, err := os.ReadFile(filepath.Join(etc, "config.xml"))
+		if err != nil {
+			return err
+		}
+		if err := writeRemoteServers(etc, main, servers, clusters, opts); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ExecAll runs statements on every server, failing on the first error.

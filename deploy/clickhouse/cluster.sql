@@ -2,8 +2,11 @@
 -- releases): schema.sql and preaggregate.sql split into a local table on
 -- every shard and a Distributed table over them. Run this file on EVERY
 -- server of the cluster (or add ON CLUSTER to each statement where
--- distributed DDL is set up), after replacing `mlmon_cluster` with the name
+-- distributed DDL is set up), after replacing mlmon_cluster with the name
 -- of your cluster in the servers' <remote_servers>.
+--
+-- Generated from schema.sql and preaggregate.sql: edit those, then run
+--   go test ./deploy/clickhouse -run TestClusterSQLIsDerived -update
 --
 -- mlmon reads the Distributed tables by the names schema.sql gives its
 -- tables, so a configuration written for one server works unchanged.
@@ -13,8 +16,8 @@
 -- and the exporter, which reads the sharding keys from system.tables, has
 -- each shard join its own rows (ground_truth.distributed_join: auto picks
 -- "local"; no label crosses the network). Shard labels by anything else and
--- it ships the window's labels to the shards instead ("global"). README,
--- "Running on a ClickHouse cluster", says what each costs.
+-- it ships the window's labels to the shards instead ("global").
+-- docs/cluster.md says what each costs.
 --
 -- Replicas: with ZooKeeper, make the local tables Replicated*MergeTree and
 -- set <internal_replication>true</internal_replication>; without it,
@@ -23,10 +26,8 @@
 --
 -- Pre-aggregation runs on every shard, over that shard's predictions, into
 -- mlmon_feature_aggregates_local; the Distributed mlmon_feature_aggregates
--- over them is what `preaggregated: {table: mlmon_feature_aggregates, ...}`
--- names. The views are preaggregate.sql's, reading the local tables.
--- deploy/clickhouse/cluster_test.go applies this file to a two-shard cluster
--- of 18.16 servers and keeps its tables in step with schema.sql's.
+-- over them is what preaggregated: {table: mlmon_feature_aggregates, ...}
+-- names. The aggregates table has no sharding key: mlmon only reads it.
 
 CREATE TABLE IF NOT EXISTS predictions_local
 (
@@ -111,7 +112,6 @@ ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMMDD(interval_start)
 ORDER BY (model, feature, interval_start);
 
--- No sharding key: mlmon only reads it; the views write the local tables.
 CREATE TABLE IF NOT EXISTS mlmon_feature_aggregates AS mlmon_feature_aggregates_local
 ENGINE = Distributed(mlmon_cluster, currentDatabase(), mlmon_feature_aggregates_local);
 

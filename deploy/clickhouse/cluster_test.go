@@ -2,9 +2,13 @@ package clickhouse_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +23,94 @@ const (
 	clusterSQL  = "cluster.sql"
 	localConfig = "../local/mlmon.yml"
 )
+
+var update = flag.Bool("update", false, "rewrite cluster.sql from schema.sql and preaggregate.sql")
+
+// clusterHeader opens cluster.sql.
+const clusterHeader = `-- mlmon's demo tables on a ClickHouse cluster (runs on 18.16 and current
+-- releases): schema.sql and preaggregate.sql split into a local table on
+-- every shard and a Distributed table over them. Run this file on EVERY
+-- server of the cluster (or add ON CLUSTER to each statement where
+-- distributed DDL is set up), after replacing mlmon_cluster with the name
+-- of your cluster in the servers' <remote_servers>.
+--
+-- Generated from schema.sql and preaggregate.sql: edit those, then run
+--   go test ./deploy/clickhouse -run TestClusterSQLIsDerived -update
+--
+-- mlmon reads the Distributed tables by the names schema.sql gives its
+-- tables, so a configuration written for one server works unchanged.
+--
+-- Predictions and labels are sharded by the same expression of the request
+-- id, cityHash64(request_id): every label lives on its prediction's shard,
+-- and the exporter, which reads the sharding keys from system.tables, has
+-- each shard join its own rows (ground_truth.distributed_join: auto picks
+-- "local"; no label crosses the network). Shard labels by anything else and
+-- it ships the window's labels to the shards instead ("global").
+-- docs/cluster.md says what each costs.
+--
+-- Replicas: with ZooKeeper, make the local tables Replicated*MergeTree and
+-- set <internal_replication>true</internal_replication>; without it,
+-- MergeTree as here and internal_replication false, and the Distributed
+-- table writes every replica itself.
+--
+-- Pre-aggregation runs on every shard, over that shard's predictions, into
+-- mlmon_feature_aggregates_local; the Distributed mlmon_feature_aggregates
+-- over them is what preaggregated: {table: mlmon_feature_aggregates, ...}
+-- names. The aggregates table has no sharding key: mlmon only reads it.
+`
+
+var (
+	createTableName = regexp.MustCompile(`^CREATE TABLE IF NOT EXISTS (\w+)`)
+	viewTarget      = regexp.MustCompile(`\bTO (\w+)\b`)
+	viewSource      = regexp.MustCompile(`\bFROM (\w+)\b`)
+)
+
+// deriveClusterSQL turns the single-server DDL into cluster.sql: each table
+// T becomes T_local and a Distributed T over it, sharded by the request id
+// (the aggregates table by nothing); each view reads and writes the local
+// tables.
+func deriveClusterSQL(t *testing.T) string {
+	t.Helper()
+	var out []string
+	for _, file := range []string{"schema.sql", "preaggregate.sql"} {
+		for _, s := range mustStatements(t, file) {
+			if m := createTableName.FindStringSubmatch(s); m != nil {
+				name := m[1]
+				key := ", cityHash64(request_id)"
+				if file == "preaggregate.sql" {
+					key = ""
+				}
+				out = append(out, strings.Replace(s, m[0], m[0]+"_local", 1),
+					fmt.Sprintf("CREATE TABLE IF NOT EXISTS %[1]s AS %[1]s_local\nENGINE = Distributed(mlmon_cluster, currentDatabase(), %[1]s_local%[2]s)", name, key))
+				continue
+			}
+			if !strings.HasPrefix(s, "CREATE MATERIALIZED VIEW") {
+				t.Fatalf("%s: a statement cluster.sql does not know how to derive:\n%s", file, s)
+			}
+			s = viewTarget.ReplaceAllString(s, "TO ${1}_local")
+			out = append(out, viewSource.ReplaceAllString(s, "FROM ${1}_local"))
+		}
+	}
+	return clusterHeader + "\n" + strings.Join(out, ";\n\n") + ";\n"
+}
+
+// cluster.sql is what schema.sql and preaggregate.sql make of it, so the
+// cluster's tables and views cannot drift from the single server's.
+func TestClusterSQLIsDerived(t *testing.T) {
+	want := deriveClusterSQL(t)
+	if *update {
+		if err := os.WriteFile(clusterSQL, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(clusterSQL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("cluster.sql is stale: go test ./deploy/clickhouse -run TestClusterSQLIsDerived -update")
+	}
+}
 
 // cluster.sql applies twice on every server of a two-shard cluster of
 // ClickHouse 18.16 servers; its local tables are schema.sql's and

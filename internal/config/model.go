@@ -1,0 +1,177 @@
+package config
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+)
+
+const maxModelNameLen = 200
+
+// settings applies the settings keys present in o on top of s.
+func (l *loader) settings(o *object, s *Settings) {
+	l.duration(o, "window", &s.Window, false)
+	l.duration(o, "delay", &s.Delay, true)
+	l.intRange(o, "bins", &s.Bins, 2, 100)
+	l.intRange(o, "max_categories", &s.MaxCategories, 1, 1000)
+	l.intRange(o, "min_samples", &s.MinSamples, 1, math.MaxInt)
+	l.intRange(o, "max_classes", &s.MaxClasses, 2, 1000)
+}
+
+// model checks one models[] item. It also returns the node of the name, for
+// reporting duplicates.
+func (l *loader) model(item *yaml.Node, path string, defaults Settings) (Model, *yaml.Node) {
+	m := Model{Settings: defaults, Thresholds: map[string]float64{}}
+	if isNull(resolve(item)) {
+		l.add(item, path, "must be a mapping, got null")
+		return m, item
+	}
+	o := l.object(item, item, path, modelKeys)
+	if o == nil {
+		return m, item
+	}
+
+	nameNode := item
+	if l.nonEmpty(o, "name", &m.Name, true) {
+		nameNode = o.fields["name"].val
+		if n := utf8.RuneCountInString(m.Name); n > maxModelNameLen {
+			l.add(nameNode, o.join("name"), "must be at most %d characters, got %d", maxModelNameLen, n)
+		}
+	}
+
+	// taskKnown guards the task-dependent checks below, so that a bad task
+	// is reported once rather than as a cascade.
+	taskKnown := false
+	if f, ok := o.get("task"); !ok {
+		l.missing(o, "task")
+	} else if s, ok := l.asString(f, o.join("task")); ok {
+		switch Task(s) {
+		case TaskBinary, TaskMulticlass, TaskRegression:
+			m.Task, taskKnown = Task(s), true
+		default:
+			l.add(f.val, o.join("task"), "must be one of %s, %s or %s, got %q", TaskBinary, TaskMulticlass, TaskRegression, s)
+		}
+	}
+
+	if f, ok := o.get("positive_class"); ok {
+		if taskKnown && m.Task != TaskBinary {
+			l.add(f.key, o.join("positive_class"), "only allowed when task is %s", TaskBinary)
+		} else {
+			l.nonEmpty(o, "positive_class", &m.PositiveClass, false)
+		}
+	} else if m.Task == TaskBinary {
+		l.add(o.at, o.join("positive_class"), "required when task is %s", TaskBinary)
+	}
+
+	l.settings(o, &m.Settings)
+
+	if p := l.section(o, "predictions", predictionsKeys, true); p != nil {
+		m.Predictions = l.predictions(p, m.Task, taskKnown)
+	}
+
+	if g := l.section(o, "ground_truth", groundTruthKeys, false); g != nil {
+		gt := &GroundTruth{}
+		l.ident(g, "table", &gt.Table, true, true)
+		l.ident(g, "id", &gt.ID, true, false)
+		l.ident(g, "label", &gt.Label, true, false)
+		l.ident(g, "timestamp", &gt.Timestamp, true, false)
+		gt.DistributedJoin = JoinAuto
+		if f, ok := g.get("distributed_join"); ok {
+			if s, ok := l.asString(f, g.join("distributed_join")); ok {
+				if !slices.Contains(joinStrategies, s) {
+					l.add(f.val, g.join("distributed_join"), "must be one of %s, got %q%s", strings.Join(joinStrategies, ", "), s, suggest(s, joinStrategies))
+				} else {
+					gt.DistributedJoin = s
+				}
+			}
+		}
+		m.GroundTruth = gt
+	}
+
+	m.Performance = Performance{Window: m.Settings.Window, Delay: m.Settings.Delay}
+	if p := l.section(o, "performance", performanceKeys, false); p != nil {
+		if !o.has("ground_truth") {
+			l.add(o.fields["performance"].key, o.join("performance"), "requires ground_truth: performance metrics need labels")
+		}
+		l.duration(p, "window", &m.Performance.Window, false)
+		l.duration(p, "delay", &m.Performance.Delay, true)
+	}
+
+	if items, ok := l.list(o, "features"); ok {
+		m.Features = l.features(items, o.join("features"))
+	}
+
+	if r := l.section(o, "reference", referenceKeys, false); r != nil {
+		m.Reference = l.reference(r)
+	}
+
+	if t := l.section(o, "thresholds", nil, false); t != nil {
+		l.thresholds(t, m.Thresholds)
+	}
+
+	m.Sample = 1
+	if f, ok := o.get("sample"); ok {
+		if x, ok := l.asFloat(f, o.join("sample")); ok {
+			if !(x > 0 && x <= 1) {
+				l.add(f.val, o.join("sample"), "must be a ratio in (0, 1], got %v", x)
+			} else {
+				m.Sample = x
+			}
+		}
+	}
+
+	if p := l.section(o, "preaggregated", preaggKeys, false); p != nil {
+		m.Preaggregated = l.preaggregated(p, m)
+	}
+	return m, nameNode
+}
+
+// preaggregated checks a model's pre-aggregation table. The interval must
+// be whole seconds, because the view rounds Unix seconds, and must divide
+// the window, so that the rounded window keeps its length. A sample does
+// not apply: the view aggregated every row, and counts of a sampled
+// reference beside unsampled current counts would mislead.
+func (l *loader) preaggregated(o *object, m Model) *Preaggregated {
+	p := &Preaggregated{}
+	l.ident(o, "table", &p.Table, true, true)
+	if !l.duration(o, "interval", &p.Interval, false) {
+		if !o.has("interval") {
+			l.missing(o, "interval")
+		}
+		return p
+	}
+	f := o.fields["interval"]
+	switch {
+	case p.Interval%time.Second != 0:
+		l.add(f.val, o.join("interval"), "must be whole seconds, got %s", describe(resolve(f.val)))
+	case m.Settings.Window%p.Interval != 0:
+		l.add(f.val, o.join("interval"), "must divide the model's window (%s), got %s", model.Duration(m.Settings.Window), describe(resolve(f.val)))
+	}
+	if m.Sample < 1 {
+		l.add(o.at, o.path, "cannot be combined with sample: the aggregates cover every row")
+	}
+	return p
+}
+
+func (l *loader) predictions(o *object, task Task, taskKnown bool) Predictions {
+	var p Predictions
+	l.ident(o, "table", &p.Table, true, true)
+	l.ident(o, "timestamp", &p.Timestamp, true, false)
+	l.ident(o, "id", &p.ID, true, false)
+	l.ident(o, "model_column", &p.ModelColumn, false, false)
+	l.ident(o, "version_column", &p.VersionColumn, false, false)
+	l.ident(o, "prediction", &p.Prediction, true, false)
+	if f, ok := o.get("score"); ok && taskKnown && task != TaskBinary {
+		l.add(f.key, o.join("score"), "only allowed when task is %s", TaskBinary)
+	} else {
+		l.ident(o, "score", &p.Score, false, false)
+	}
+	l.ident(o, "latency", &p.Latency, false, false)
+	l.ident(o, "error", &p.Error, false, false)
+	return p
+}

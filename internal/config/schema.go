@@ -1,0 +1,77 @@
+package config
+
+import (
+	"fmt"
+
+	"gopkg.in/yaml.v3"
+)
+
+// loader applies mlmon's schema to a YAML tree: which sections exist,
+// their defaults, what each value may be and how keys constrain each
+// other. Keys are declared by the yaml tags in config.go; the rules
+// between them stay here, in code, because no tag can say "score only for
+// binary models" or "exactly one kind of reference".
+type loader struct {
+	walker
+	opts options
+}
+
+// The keys each section accepts, in the order the README documents them.
+var (
+	rootKeys        = keysOf[Config]()
+	clickhouseKeys  = keysOf[ClickHouse]()
+	tlsKeys         = keysOf[TLS]()
+	settingsKeys    = keysOf[Settings]()
+	modelKeys       = keysOf[Model]()
+	predictionsKeys = keysOf[Predictions]()
+	groundTruthKeys = keysOf[GroundTruth]()
+	performanceKeys = keysOf[Performance]()
+	featureKeys     = keysOf[Feature]()
+	referenceKeys   = keysOf[Reference]()
+	preaggKeys      = keysOf[Preaggregated]()
+)
+
+func (l *loader) config(root *yaml.Node) *Config {
+	cfg := &Config{Defaults: DefaultSettings()}
+	r := resolve(root)
+	if r == nil || r.Kind != yaml.MappingNode {
+		l.add(root, "", "the configuration must be a mapping with clickhouse and models, got %s", describe(r))
+		return cfg
+	}
+	o := l.object(root, root, "", rootKeys)
+
+	if ch := l.section(o, "clickhouse", clickhouseKeys, true); ch != nil {
+		cfg.ClickHouse = l.clickhouse(ch)
+	}
+	if d := l.section(o, "defaults", settingsKeys, false); d != nil {
+		l.settings(d, &cfg.Defaults)
+	}
+
+	f, ok := o.get("models")
+	if !ok {
+		l.add(root, "models", "no models configured")
+		return cfg
+	}
+	items, ok := l.list(o, "models")
+	if !ok {
+		return cfg
+	}
+	if len(items) == 0 {
+		l.add(f.val, "models", "no models configured")
+		return cfg
+	}
+	names := map[string]int{} // name -> line of first use
+	for i, item := range items {
+		path := fmt.Sprintf("models[%d]", i)
+		m, nameNode := l.model(item, path, cfg.Defaults)
+		if m.Name != "" {
+			if first, dup := names[m.Name]; dup {
+				l.add(nameNode, path+".name", "duplicate model name %q (first at line %d)", m.Name, first)
+			} else {
+				names[m.Name] = nameNode.Line
+			}
+		}
+		cfg.Models = append(cfg.Models, m)
+	}
+	return cfg
+}

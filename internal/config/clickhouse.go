@@ -7,6 +7,9 @@ import (
 	"strings"
 )
 
+// clickhouse reads the connection section. The password and the TLS files
+// are read here, at load time, so that --config.check and a reload catch a
+// missing or unreadable file rather than the first scrape.
 func (l *loader) clickhouse(o *object) ClickHouse {
 	ch := ClickHouse{
 		Database:           DefaultDatabase,
@@ -76,6 +79,8 @@ func checkHostPort(s string) string {
 	return ""
 }
 
+// tls reads clickhouse.tls. File paths are relative to the configuration
+// file, like password_file.
 func (l *loader) tls(o *object) TLS {
 	var t TLS
 	l.boolean(o, "enabled", &t.Enabled)

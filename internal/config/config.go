@@ -136,7 +136,8 @@ type Model struct {
 	Task Task   `yaml:"task"`
 	// PositiveClass is set for TaskBinary only.
 	PositiveClass string `yaml:"positive_class"`
-	// Settings are the defaults with this model's overrides applied.
+	// Settings are the defaults with this model's overrides applied; their
+	// keys sit in the model's mapping, beside its own.
 	Settings    Settings    `yaml:",inline"`
 	Predictions Predictions `yaml:"predictions"`
 	// GroundTruth is nil when the model has no ground truth, in which case
@@ -225,6 +226,7 @@ type Feature struct {
 // Reference is the baseline that drift is measured against. Which fields are
 // set depends on Kind.
 type Reference struct {
+	// Kind follows from which keys are set; it is not a key itself.
 	Kind ReferenceKind `yaml:"-"`
 	// From and To bound a ReferenceFixed range, From < To.
 	From time.Time `yaml:"from"`

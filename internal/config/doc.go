@@ -12,6 +12,18 @@
 // file, so consumers never have to know which values were written and which
 // were implied.
 //
+// A key is declared once, by the yaml tag of the field that holds it (see
+// config.go): the keys each section accepts, and so the "unknown key (did
+// you mean ...?)" suggestions, are read from the tags. The rest of the
+// package is in two layers. The YAML walker (yamlwalk.go, yamlvalues.go,
+// suggest.go) knows nodes, lines, key paths, merge keys and typed values,
+// and nothing of mlmon. The schema (schema.go and one file per section:
+// clickhouse.go, model.go, features.go, reference.go, thresholds.go)
+// reads each key with the walker and holds what tags cannot say: defaults,
+// ranges, and the rules between keys, such as task-dependent keys or
+// exactly one kind of reference. The README's Configuration section and
+// testdata/full.yml document every key.
+//
 // This package deliberately knows nothing about SQL. Table and column names
 // are only checked to be plain identifiers (see ValidIdentifier and
 // ValidTable); quoting them is the job of the query builder.

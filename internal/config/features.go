@@ -6,6 +6,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// features reads a model's feature list. Names label the series, so they
+// must be unique within the model.
 func (l *loader) features(items []*yaml.Node, path string) []Feature {
 	var features []Feature
 	names := map[string]int{} // name -> line of first use

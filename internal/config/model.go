@@ -1,7 +1,6 @@
 package config
 
 import (
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -11,17 +10,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// maxModelNameLen bounds the model label value, which every series of the
+// model carries.
 const maxModelNameLen = 200
-
-// settings applies the settings keys present in o on top of s.
-func (l *loader) settings(o *object, s *Settings) {
-	l.duration(o, "window", &s.Window, false)
-	l.duration(o, "delay", &s.Delay, true)
-	l.intRange(o, "bins", &s.Bins, 2, 100)
-	l.intRange(o, "max_categories", &s.MaxCategories, 1, 1000)
-	l.intRange(o, "min_samples", &s.MinSamples, 1, math.MaxInt)
-	l.intRange(o, "max_classes", &s.MaxClasses, 2, 1000)
-}
 
 // model checks one models[] item. It also returns the node of the name, for
 // reporting duplicates.
@@ -75,22 +66,7 @@ func (l *loader) model(item *yaml.Node, path string, defaults Settings) (Model, 
 	}
 
 	if g := l.section(o, "ground_truth", groundTruthKeys, false); g != nil {
-		gt := &GroundTruth{}
-		l.ident(g, "table", &gt.Table, true, true)
-		l.ident(g, "id", &gt.ID, true, false)
-		l.ident(g, "label", &gt.Label, true, false)
-		l.ident(g, "timestamp", &gt.Timestamp, true, false)
-		gt.DistributedJoin = JoinAuto
-		if f, ok := g.get("distributed_join"); ok {
-			if s, ok := l.asString(f, g.join("distributed_join")); ok {
-				if !slices.Contains(joinStrategies, s) {
-					l.add(f.val, g.join("distributed_join"), "must be one of %s, got %q%s", strings.Join(joinStrategies, ", "), s, suggest(s, joinStrategies))
-				} else {
-					gt.DistributedJoin = s
-				}
-			}
-		}
-		m.GroundTruth = gt
+		m.GroundTruth = l.groundTruth(g)
 	}
 
 	m.Performance = Performance{Window: m.Settings.Window, Delay: m.Settings.Delay}
@@ -114,16 +90,7 @@ func (l *loader) model(item *yaml.Node, path string, defaults Settings) (Model, 
 		l.thresholds(t, m.Thresholds)
 	}
 
-	m.Sample = 1
-	if f, ok := o.get("sample"); ok {
-		if x, ok := l.asFloat(f, o.join("sample")); ok {
-			if !(x > 0 && x <= 1) {
-				l.add(f.val, o.join("sample"), "must be a ratio in (0, 1], got %v", x)
-			} else {
-				m.Sample = x
-			}
-		}
-	}
+	m.Sample = l.sample(o)
 
 	if p := l.section(o, "preaggregated", preaggKeys, false); p != nil {
 		m.Preaggregated = l.preaggregated(p, m)
@@ -158,6 +125,8 @@ func (l *loader) preaggregated(o *object, m Model) *Preaggregated {
 	return p
 }
 
+// predictions reads the predictions table's name and columns. A score is
+// the positive class's probability, which only a binary model has.
 func (l *loader) predictions(o *object, task Task, taskKnown bool) Predictions {
 	var p Predictions
 	l.ident(o, "table", &p.Table, true, true)
@@ -174,4 +143,41 @@ func (l *loader) predictions(o *object, task Task, taskKnown bool) Predictions {
 	l.ident(o, "latency", &p.Latency, false, false)
 	l.ident(o, "error", &p.Error, false, false)
 	return p
+}
+
+// groundTruth reads the labels table. distributed_join matters only on a
+// cluster (README, "Running on a ClickHouse cluster"); auto is the default.
+func (l *loader) groundTruth(o *object) *GroundTruth {
+	gt := &GroundTruth{DistributedJoin: JoinAuto}
+	l.ident(o, "table", &gt.Table, true, true)
+	l.ident(o, "id", &gt.ID, true, false)
+	l.ident(o, "label", &gt.Label, true, false)
+	l.ident(o, "timestamp", &gt.Timestamp, true, false)
+	if f, ok := o.get("distributed_join"); ok {
+		if s, ok := l.asString(f, o.join("distributed_join")); ok {
+			if !slices.Contains(joinStrategies, s) {
+				l.add(f.val, o.join("distributed_join"), "must be one of %s, got %q%s", strings.Join(joinStrategies, ", "), s, suggest(s, joinStrategies))
+			} else {
+				gt.DistributedJoin = s
+			}
+		}
+	}
+	return gt
+}
+
+// sample reads the model's sampling ratio; 1 (every row) when absent.
+func (l *loader) sample(o *object) float64 {
+	f, ok := o.get("sample")
+	if !ok {
+		return 1
+	}
+	x, ok := l.asFloat(f, o.join("sample"))
+	if !ok {
+		return 1
+	}
+	if !(x > 0 && x <= 1) {
+		l.add(f.val, o.join("sample"), "must be a ratio in (0, 1], got %v", x)
+		return 1
+	}
+	return x
 }

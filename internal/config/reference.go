@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// reference reads the baseline drift is measured against (the three kinds
+// are in the README, "Drift and data quality"). Its kind is which keys are
+// set, and exactly one kind must be: a fixed range mixed with an offset
+// would have no single meaning.
 func (l *loader) reference(o *object) *Reference {
 	r := &Reference{}
 	fromOK := l.timeField(o, "from", &r.From)

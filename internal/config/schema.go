@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 
 	"gopkg.in/yaml.v3"
 )
@@ -16,7 +17,8 @@ type loader struct {
 	opts options
 }
 
-// The keys each section accepts, in the order the README documents them.
+// The keys each section accepts, in field order, which is the order
+// suggestions break ties in.
 var (
 	rootKeys        = keysOf[Config]()
 	clickhouseKeys  = keysOf[ClickHouse]()
@@ -74,4 +76,14 @@ func (l *loader) config(root *yaml.Node) *Config {
 		cfg.Models = append(cfg.Models, m)
 	}
 	return cfg
+}
+
+// settings applies the settings keys present in o on top of s.
+func (l *loader) settings(o *object, s *Settings) {
+	l.duration(o, "window", &s.Window, false)
+	l.duration(o, "delay", &s.Delay, true)
+	l.intRange(o, "bins", &s.Bins, 2, 100)
+	l.intRange(o, "max_categories", &s.MaxCategories, 1, 1000)
+	l.intRange(o, "min_samples", &s.MinSamples, 1, math.MaxInt)
+	l.intRange(o, "max_classes", &s.MaxClasses, 2, 1000)
 }

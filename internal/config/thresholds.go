@@ -46,6 +46,9 @@ var ratioThresholds = map[string]bool{
 	"unseen_category_ratio_max": true,
 }
 
+// thresholds reads a model's alert thresholds. Their names are checked
+// against KnownThresholds rather than struct tags: the section is a map,
+// and the rules' tests check the alerts' thresholds against the same list.
 func (l *loader) thresholds(o *object, dst map[string]float64) {
 	for _, name := range o.keys {
 		f := o.fields[name]

@@ -36,7 +36,7 @@ func goldenModel(task config.Task) *config.Model {
 		Predictions: config.Predictions{Table: "db.predictions", Timestamp: "ts", ID: "request_id",
 			ModelColumn: "model", VersionColumn: "model_version", Prediction: "prediction",
 			Latency: "latency_ms", Error: "is_error"},
-		GroundTruth: &config.GroundTruth{Table: "db.ground_truth", ID: "request_id", Label: "label", Timestamp: "ts"},
+		GroundTruth:   &config.GroundTruth{Table: "db.ground_truth", ID: "request_id", Label: "label", Timestamp: "ts"},
 		Preaggregated: &config.Preaggregated{Table: "db.mlmon_aggregates", Interval: time.Minute},
 	}
 	if task == config.TaskBinary {
@@ -87,7 +87,9 @@ func goldenCases() []goldenCase {
 		{"categories.sql", "CategoriesQuery, top 20, predictions table",
 			func() (Query, error) { return CategoriesQuery(binary, Source{Window: w}, "plan", 20) }},
 		{"categories_distributed.sql", "CategoriesQuery, Distributed predictions table",
-			func() (Query, error) { return CategoriesQuery(binary, Source{Window: w, Distributed: true}, "plan", 20) }},
+			func() (Query, error) {
+				return CategoriesQuery(binary, Source{Window: w, Distributed: true}, "plan", 20)
+			}},
 		{"categories_table.sql", "CategoriesQuery, a reference table (Source.Table)",
 			func() (Query, error) { return CategoriesQuery(binary, Source{Table: "db.training_set"}, "plan", 20) }},
 
@@ -102,7 +104,9 @@ func goldenCases() []goldenCase {
 		{"window_scores.sql", "WindowQuery with Source.Scores, binary model with a score",
 			func() (Query, error) { return WindowQuery(binary, Source{Window: w, Scores: true}, bins) }},
 		{"window_scores_distributed.sql", "WindowQuery with Source.Scores, Distributed predictions table",
-			func() (Query, error) { return WindowQuery(binary, Source{Window: w, Scores: true, Distributed: true}, bins) }},
+			func() (Query, error) {
+				return WindowQuery(binary, Source{Window: w, Scores: true, Distributed: true}, bins)
+			}},
 		{"window_table.sql", "WindowQuery over a reference table (Source.Table)",
 			func() (Query, error) { return WindowQuery(binary, Source{Table: "db.training_set"}, bins) }},
 		{"window_no_columns.sql", "WindowQuery without columns: the row count alone",
@@ -114,7 +118,9 @@ func goldenCases() []goldenCase {
 			func() (Query, error) { return ok(GridQuery(binary, Source{Window: w, Distributed: true}, bins)) }},
 
 		{"label_names.sql", "LabelNamesQuery for two hashes",
-			func() (Query, error) { return LabelNamesQuery(binary, Source{Window: w}, []uint64{LabelHash("0"), LabelHash("1")}) }},
+			func() (Query, error) {
+				return LabelNamesQuery(binary, Source{Window: w}, []uint64{LabelHash("0"), LabelHash("1")})
+			}},
 
 		{"preaggregated_window.sql", "PreaggregatedWindowQuery, the categorical columns",
 			func() (Query, error) { return ok(PreaggregatedWindowQuery(binary, pw, bins)) }},

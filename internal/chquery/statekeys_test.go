@@ -177,7 +177,7 @@ func TestStateKeysOnTheServer(t *testing.T) {
 			continue
 		}
 		values := []string{"basic", "pro", "team", "eu", "us", "", "it's"}
-		got := query("SELECT toUInt64(" + k.categorySQL(i, "mlmon_v") + ") FROM (SELECT arrayJoin(arrayPushFront(CAST(?, 'Array(Nullable(String))'), NULL)) AS mlmon_v)", values)
+		got := query("SELECT toUInt64("+k.categorySQL(i, "mlmon_v")+") FROM (SELECT arrayJoin(arrayPushFront(CAST(?, 'Array(Nullable(String))'), NULL)) AS mlmon_v)", values)
 		for j, v := range append([]*string{nil}, ptrs(values)...) {
 			if want := k.categoryKey(i, v); j >= len(got) || got[j] != want {
 				t.Errorf("column %s, value %v: server key %v, Go key %d", c.Name, v, got, want)

@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"sort"
 	"time"
 
 	"github.com/mlmon/mlmon/internal/chquery"
@@ -138,47 +137,15 @@ func (m *model) emitPerformance(p perf, window string) {
 	}
 }
 
-// emitLabelDrift compares the class proportions of the labels: the
-// reference's top classes, one bin each, and the rest in one.
+// emitLabelDrift compares the class proportions of the labels (binned by
+// stats.BinLabels), when both windows have min_samples labels.
 func (m *model) emitLabelDrift(ref, cur stats.Confusion) {
-	refCounts, curCounts := actualCounts(ref), actualCounts(cur)
-	var refN, curN float64
-	for _, n := range refCounts {
-		refN += n
-	}
-	for _, n := range curCounts {
-		curN += n
-	}
-	if refN < float64(m.Settings.MinSamples) || curN < float64(m.Settings.MinSamples) {
+	b := stats.BinLabels(ref, cur, m.Settings.MaxClasses)
+	if b.ReferenceRows < float64(m.Settings.MinSamples) || b.CurrentRows < float64(m.Settings.MinSamples) {
 		return
 	}
-	top := sortedByCount(refCounts, m.Settings.MaxClasses)
-	r, c := make([]float64, len(top)+1), make([]float64, len(top)+1)
-	r[len(top)], c[len(top)] = refN, curN
-	for i, class := range top {
-		r[i], c[i] = refCounts[class], curCounts[class]
-		r[len(top)] -= r[i]
-		c[len(top)] -= c[i]
-	}
-	m.out.gauge(labelPSIDesc, stats.PSI(r, c), m.Name)
-	m.out.gauge(labelJSDesc, stats.JSDivergence(r, c), m.Name)
-}
-
-func actualCounts(c stats.Confusion) map[string]float64 {
-	out := map[string]float64{}
-	for actual, row := range c {
-		for _, n := range row {
-			out[actual] += n
-		}
-	}
-	return out
-}
-
-// sortedByCount returns up to k keys, most frequent first, ties by key.
-func sortedByCount(counts map[string]float64, k int) []string {
-	keys := sortedKeys(counts)
-	sort.SliceStable(keys, func(i, j int) bool { return counts[keys[i]] > counts[keys[j]] })
-	return keys[:min(k, len(keys))]
+	m.out.gauge(labelPSIDesc, stats.PSI(b.Reference, b.Current), m.Name)
+	m.out.gauge(labelJSDesc, stats.JSDivergence(b.Reference, b.Current), m.Name)
 }
 
 // emitClasses reports per-class metrics and the confusion matrix for the

@@ -3,6 +3,18 @@
 // aggregate structs. It never returns raw rows and does no statistics: the
 // math lives in internal/stats.
 //
+// Every query kind's SQL, for each model kind and source form (one server,
+// Distributed tables, each join strategy of docs/cluster.md, sampling), is
+// kept whole in testdata/sql with its arguments bound, so that a change to a
+// builder is reviewed as a diff of the statement it sends; `go test` fails
+// when a file is stale, and
+//
+//	go test ./internal/chquery -run TestGoldenSQL -update
+//
+// rewrites them. The encodings a query and its decoder share sit side by
+// side: the window query's state keys in statekeys.go (stateKeys), the packed
+// label tie-break and hash in labelkey.go (labelTieBreak).
+//
 // The SQL is written for ClickHouse 18.16 (Debian's package) and current
 // releases alike. What it avoids, and why:
 //   - server-side {name:Type} parameters (absent in 18.16): values are bound

@@ -7,8 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-faster/city"
-
 	"github.com/mlmon/mlmon/internal/config"
 	"github.com/mlmon/mlmon/internal/stats"
 )
@@ -248,11 +246,6 @@ func (h *ScoreHistogram) Scored() uint64 {
 	return n
 }
 
-// scoreStates is how many state keys the score histogram owns after the
-// columns' in WindowQuery: one for rows without a score, then one per
-// bucket for each predicted class (negative first).
-const scoreStates = 1 + 2*(ScoreBuckets+1)
-
 // ColumnStats holds one column's bin counts and data-quality counts.
 type ColumnStats struct {
 	// Bins: numeric, one count per bin; categorical, one per category and a
@@ -283,45 +276,25 @@ func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 	var b sqlBuilder
 	var inner []string
 	var innerArgs []any
-	stride := stateStride(cols)
-	end := stride * uint64(len(cols)+1) // the first key after the columns'
-	if src.Scores {
-		if m.Predictions.Score == "" || src.Table != "" {
-			return Query{}, fmt.Errorf("model %q: a score histogram needs the predictions table's score column", m.Name)
-		}
-		end += scoreStates
+	if src.Scores && (m.Predictions.Score == "" || src.Table != "") {
+		return Query{}, fmt.Errorf("model %q: a score histogram needs the predictions table's score column", m.Name)
 	}
-	// The narrowest type that holds every key: grouping 16-bit keys instead
-	// of 32-bit ones made the query an eighth cheaper (1.7M rows, 26
-	// columns, 18.16), and without a cast the sums of comparisons widen to
-	// 64 bits.
-	keyType := "toUInt16"
-	if end-1 > math.MaxUint16 {
-		keyType = "toUInt32"
-	}
-	keys := []string{keyType + "(0)"} // one per row: the row count
+	layout := newStateKeys(cols, src.Scores)
+	keys := []string{layout.rowsSQL()} // one per row: the row count
 	for i, c := range cols {
 		x, state := fmt.Sprintf("mlmon_x%d", i), fmt.Sprintf("mlmon_s%d", i)
-		base := uint64(i+1) * stride
 		keys = append(keys, state)
 		if c.Numeric {
-			inner = append(inner, numericExpr(&ids, c.Name)+" AS "+x,
-				keyType+"(if(isFinite("+x+"), "+numericState(c, x, base)+", "+strconv.FormatUint(base, 10)+")) AS "+state)
+			inner = append(inner, numericExpr(&ids, c.Name)+" AS "+x, layout.numericSQL(i, x)+" AS "+state)
 			continue
 		}
-		col := ids.col(c.Name)
-		inner = append(inner, keyType+"(if(isNull("+col+"), "+strconv.FormatUint(base, 10)+", "+strconv.FormatUint(base, 10)+
-			" + 1 + "+categoryState(c, "cityHash64(ifNull(toString("+col+"), ''))")+")) AS "+state)
+		inner = append(inner, layout.categorySQL(i, ids.col(c.Name))+" AS "+state)
 	}
 	if src.Scores {
-		// Bucketed as ClassificationQuery buckets (toInt32 of a NaN is
-		// computed by if() and discarded, as there), predicted positive
-		// when the prediction reads as the positive class.
-		base := stride * uint64(len(cols)+1)
+		// Predicted positive when the prediction reads as the positive class.
 		x := "mlmon_sc"
 		inner = append(inner, numericExpr(&ids, m.Predictions.Score)+" AS "+x,
-			fmt.Sprintf("%s(if(isFinite(%s), %d + %d * (%s = ?) + toInt32(floor(greatest(least(%s, 1.), 0.) * %d + 0.5)), %d)) AS mlmon_ss",
-				keyType, x, base+1, ScoreBuckets+1, classLabelExpr(&ids, m.Predictions.Prediction), x, ScoreBuckets, base))
+			layout.scoreSQL(x, classLabelExpr(&ids, m.Predictions.Prediction))+" AS mlmon_ss")
 		innerArgs = append(innerArgs, m.PositiveClass)
 		keys = append(keys, "mlmon_ss")
 	}
@@ -337,117 +310,6 @@ func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 		return Query{}, ids.err
 	}
 	return b.query("drift"), nil
-}
-
-// numericState renders the state of a finite numeric value x: base + 1 + s,
-// where s counts the comparisons x passes, s = [x ≥ lo] + #{edges ≤ x} +
-// [x > hi], with lo and hi the reference range. Every edge lies in that
-// range, so s = 0 is bin 0 below the range, s = B + 1 is the last bin above
-// it, and any other s is bin s − 1 inside it (B bins). One sum of
-// comparisons is all the per-row work: the flag costs no OR and no multiply,
-// which made 21 numeric columns of 1.7M rows 30% cheaper on 18.16 (1.32 s to
-// 0.92 s of server CPU). Without a reference range (the reference had no
-// value) the range terms are left out and s counts from 1: never out of
-// range.
-func numericState(c Binning, x string, base uint64) string {
-	terms := []string{}
-	lo, hi, ranged := rangeBounds(c)
-	if ranged {
-		terms = append(terms, "("+x+" >= "+floatLit(lo)+")")
-	} else {
-		base++ // s = 1 + #{edges ≤ x}
-	}
-	for _, e := range c.Edges {
-		terms = append(terms, "("+x+" >= "+floatLit(e)+")")
-	}
-	if ranged {
-		terms = append(terms, "("+x+" > "+floatLit(hi)+")")
-	}
-	return strconv.FormatUint(base+1, 10) + pairwiseSum(terms)
-}
-
-// pairwiseSum renders " + " and the sum of terms added in pairs, then pairs
-// of pairs: ClickHouse widens the type of every sum, so a running sum of
-// comparisons (UInt8) is 64 bits wide after three terms, and the tree keeps
-// most sums at 16 and 32 bits (3% less server CPU for the window query). ""
-// for no terms.
-func pairwiseSum(terms []string) string {
-	if len(terms) == 0 {
-		return ""
-	}
-	for len(terms) > 1 {
-		next := make([]string, 0, (len(terms)+1)/2)
-		for i := 0; i+1 < len(terms); i += 2 {
-			next = append(next, "("+terms[i]+" + "+terms[i+1]+")")
-		}
-		if len(terms)%2 == 1 {
-			next = append(next, terms[len(terms)-1])
-		}
-		terms = next
-	}
-	return " + " + terms[0]
-}
-
-// rangeBounds returns the bounds numericState compares with: the reference
-// range widened to the outer edges, so that the state decodes to the right
-// bin even if an edge, a quantile interpolated in floating point, lay a
-// rounding error outside [Min, Max]. ok is false without a finite range.
-func rangeBounds(c Binning) (lo, hi float64, ok bool) {
-	if math.IsNaN(c.Min) || math.IsNaN(c.Max) || math.IsInf(c.Min, 0) || math.IsInf(c.Max, 0) {
-		return 0, 0, false
-	}
-	lo, hi = c.Min, c.Max
-	if n := len(c.Edges); n > 0 {
-		lo, hi = min(lo, c.Edges[0]), max(hi, c.Edges[n-1])
-	}
-	return lo, hi, true
-}
-
-// categoryState renders 2·bin + flag of a present categorical value from its
-// hash: bin 1…k for the top categories and 0 for any other value; the flag
-// marks a value the reference never had, when the reference's values are
-// all known (Seen not nil). One transform over 64-bit hashes is a hash
-// lookup; indexOf and has over the strings scan them, which made the five
-// categorical columns of mlmonbench cost 0.9 s per 1.7M rows instead of
-// 0.2 s. The hashes are ClickHouse's cityHash64, computed here. A value
-// whose hash collides with a reference value's (about one chance in 2⁶⁴
-// per pair) is counted as that value.
-func categoryState(c Binning, hash string) string {
-	seen := make(map[string]bool, len(c.Seen))
-	for _, v := range c.Seen {
-		seen[v] = true
-	}
-	unseen := func(v string) int {
-		if c.Seen != nil && !seen[v] {
-			return 1
-		}
-		return 0
-	}
-	listed := map[uint64]bool{}
-	var from, to []string
-	add := func(v string, offset int) {
-		h := city.CH64([]byte(v))
-		if listed[h] {
-			return
-		}
-		listed[h] = true
-		from = append(from, strconv.FormatUint(h, 10))
-		to = append(to, strconv.Itoa(offset))
-	}
-	for k, v := range c.Categories {
-		add(v, 2*(k+1)+unseen(v))
-	}
-	for _, v := range c.Seen {
-		add(v, 0)
-	}
-	other := "0" // without a complete list of reference values, unseen is not counted
-	if c.Seen != nil {
-		other = "1"
-	}
-	if len(from) == 0 { // an empty array literal has no element type on 18.16
-		return other
-	}
-	return "transform(" + hash + ", [" + strings.Join(from, ", ") + "], [" + strings.Join(to, ", ") + "], " + other + ")"
 }
 
 // GridQuery reads the numeric columns' quantiles at WassersteinGrid; ok is
@@ -477,31 +339,6 @@ func GridQuery(m *config.Model, src Source, cols []Binning) (q Query, ok bool, e
 	return b.query("drift"), true, nil
 }
 
-// stateStride is how many state keys each column owns in WindowQuery: 0 for
-// missing, then a numeric column's 1 + s (s in 0…B+1) or a categorical
-// column's 1 + 2·bin + flag, for the widest column.
-func stateStride(cols []Binning) uint64 {
-	widest := uint64(1)
-	for _, c := range cols {
-		n := uint64(binCount(c))
-		if c.Numeric {
-			widest = max(widest, n+3)
-		} else {
-			widest = max(widest, 2*n+1)
-		}
-	}
-	return widest
-}
-
-// binCount is the number of bins of a column: one more than its edges, or
-// its top categories plus one for every other value.
-func binCount(c Binning) int {
-	if c.Numeric {
-		return len(c.Edges) + 1
-	}
-	return len(c.Categories) + 1
-}
-
 // FoldWindow turns WindowQuery's groups (state keys and their rows) into
 // per-column bins and quality counts. A categorical column's top categories
 // are bins 1…k in the query and every other value is bin 0, which goes last.
@@ -523,83 +360,42 @@ func foldWindow(cols []Binning, keys, counts []uint64, scores bool) (WindowStats
 	for i, c := range cols {
 		ws.Columns[i].Bins = make([]uint64, binCount(c))
 	}
-	stride := stateStride(cols)
-	scoreBase := stride * uint64(len(cols)+1)
 	if scores {
 		ws.Scores = &ScoreHistogram{
 			PredictedPositive: make([]uint64, ScoreBuckets+1),
 			PredictedNegative: make([]uint64, ScoreBuckets+1),
 		}
 	}
+	layout := newStateKeys(cols, scores)
 	for j, k := range keys {
 		n := counts[j]
-		if k == 0 {
-			ws.Rows = n
-			continue
+		st, err := layout.decode(k)
+		if err != nil {
+			return WindowStats{}, fmt.Errorf("window: %w", err)
 		}
-		if scores && k >= scoreBase {
-			s := k - scoreBase
-			switch {
-			case s == 0:
-				ws.Scores.Unscored += n
-			case s <= ScoreBuckets+1:
-				ws.Scores.PredictedNegative[s-1] += n
-			case s < scoreStates:
-				ws.Scores.PredictedPositive[s-2-ScoreBuckets] += n
-			default:
-				return WindowStats{}, fmt.Errorf("window: key %d beyond the score histogram", k)
-			}
-			continue
-		}
-		i, state := k/stride-1, k%stride
-		if i >= uint64(len(cols)) {
-			return WindowStats{}, fmt.Errorf("window: key %d names column %d of %d", k, i, len(cols))
-		}
-		c, cs := cols[i], &ws.Columns[i]
-		if state == 0 {
-			cs.Missing += n
-			continue
-		}
-		var bin int
-		var flagged bool
-		if c.Numeric {
-			bin, flagged = numericBin(int(state-1), len(cs.Bins))
-		} else {
-			bin, flagged = int((state-1)/2), (state-1)%2 == 1
-		}
-		if bin < 0 || bin >= len(cs.Bins) {
-			return WindowStats{}, fmt.Errorf("window: column %s: state %d outside its %d bins", c.Name, state, len(cs.Bins))
-		}
-		if !c.Numeric {
-			bin-- // top category k is position k-1, any other value last
-			if bin < 0 {
-				bin = len(cs.Bins) - 1
-			}
-		}
-		cs.Bins[bin] += n
 		switch {
-		case flagged && c.Numeric:
-			cs.OutOfRange += n
-		case flagged:
-			cs.Unseen += n
+		case st.rows:
+			ws.Rows = n
+		case st.score && st.unscored:
+			ws.Scores.Unscored += n
+		case st.score && st.positive:
+			ws.Scores.PredictedPositive[st.bucket] += n
+		case st.score:
+			ws.Scores.PredictedNegative[st.bucket] += n
+		case st.missing:
+			ws.Columns[st.column].Missing += n
+		default:
+			cs := &ws.Columns[st.column]
+			cs.Bins[st.bin] += n
+			switch {
+			case st.flagged && cols[st.column].Numeric:
+				cs.OutOfRange += n
+			case st.flagged:
+				cs.Unseen += n
+			}
 		}
 	}
 	return ws, nil
-}
-
-// numericBin decodes numericState's s for a column of bins bins: the bin,
-// and whether the value lies outside the reference range. An s beyond
-// bins + 1 returns bin −1.
-func numericBin(s, bins int) (bin int, outOfRange bool) {
-	switch {
-	case s == 0:
-		return 0, true
-	case s <= bins:
-		return s - 1, false
-	case s == bins+1:
-		return bins - 1, true
-	}
-	return -1, false
 }
 
 // Window runs WindowQuery and, with numeric columns, GridQuery.

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-faster/city"
-
 	"github.com/mlmon/mlmon/internal/config"
 	"github.com/mlmon/mlmon/internal/stats"
 )
@@ -58,9 +56,9 @@ type Regression struct {
 // Both sides meet on cityHash64 of the id rather than the id itself: hashing
 // and joining 64-bit keys instead of strings made the join 2.8 times faster
 // on 18.16 (mlmonbench, 1.7M predictions against 5M labels: 4.65 s before,
-// 1.66 s with this and the tie-break below). Two ids of one window collide
-// with a probability of about n²/2⁶⁵ (10⁻⁶ for five million predictions),
-// and a collision would lend one prediction the other's label.
+// 1.66 s with this and the tie-break, labelTieBreak). Two ids of one window
+// collide with a probability of about n²/2⁶⁵ (10⁻⁶ for five million
+// predictions), and a collision would lend one prediction the other's label.
 //
 // The aggregates sit in the SELECT that holds the join rather than in a
 // query around it: 18.16 spends a quarter of a second more per 1.7M rows
@@ -159,28 +157,11 @@ func labelsSince(ids *identifiers, m *config.Model) string {
 // id's newest label, the time of its newest label, and that it has one.
 func newestLabel(ids *identifiers, m *config.Model, labelExpr string) []string {
 	return []string{
-		"argMax(" + labelExpr + ", " + labelTieBreak(ids, m, labelExpr) + ") AS mlmon_label",
+		"argMax(" + labelExpr + ", " + labelTieBreakSQL(ids.col(m.GroundTruth.Timestamp), labelExpr) + ") AS mlmon_label",
 		"max(" + ids.col(m.GroundTruth.Timestamp) + ") AS mlmon_lts",
 		"toUInt8(1) AS mlmon_matched",
 	}
 }
-
-// labelTieBreak orders one id's labels: by arrival time, then, for labels
-// logged in the same second, by the low 32 bits of the label's cityHash64,
-// so the result does not depend on storage order. One UInt64 because
-// argMax over a tuple is 2.4 times slower on 18.16.
-func labelTieBreak(ids *identifiers, m *config.Model, labelExpr string) string {
-	return "toUInt64(" + ids.col(m.GroundTruth.Timestamp) + ") * 4294967296 + " + labelHash(labelExpr)
-}
-
-// labelHash is the low 32 bits of a label's cityHash64, by which
-// ClassificationQuery's labels travel.
-func labelHash(labelExpr string) string {
-	return "cityHash64(" + labelExpr + ") % 4294967296"
-}
-
-// LabelHash is labelHash computed by the exporter.
-func LabelHash(label string) uint64 { return city.CH64([]byte(label)) % (1 << 32) }
 
 // classLabelExpr reads a classification label or prediction as a string.
 func classLabelExpr(ids *identifiers, col string) string {
@@ -192,11 +173,11 @@ func classLabelExpr(ids *identifiers, col string) string {
 // confusion matrix, ROC AUC, log loss and Brier score come from one join.
 //
 // The actual class travels as the low 32 bits of its hash (mlmon_lh), packed
-// with the label's time into the tie-break, so the label side of the join is
-// one max() over a UInt64 per id instead of an argMax over the label string
-// and a max() of the time. With the grouping moved into the join's SELECT
-// (labelJoin), the query went from 3.9 s to 2.2 s of server CPU for 1.7M
-// predictions and 5M labels on 18.16. LabelNamesQuery names the hashes
+// with the label's time into the tie-break (labelTieBreak), so the label
+// side of the join is one max() over a UInt64 per id instead of an argMax
+// over the label string and a max() of the time. With the grouping moved
+// into the join's SELECT (labelJoin), the query went from 3.9 s to 2.2 s of
+// server CPU for 1.7M predictions and 5M labels on 18.16. LabelNamesQuery names the hashes
 // afterwards; ClassificationByNameQuery is the exact fallback for when two
 // names share one.
 //
@@ -233,8 +214,10 @@ func classificationQuery(m *config.Model, src Source, byName bool) (Query, error
 		actual, matched, lts = "mlmon_label", "mlmon_matched", "toUInt64(toUnixTimestamp(max(mlmon_lts))) AS lts"
 		positive, positiveArg = "mlmon_label = ?", m.PositiveClass
 	} else {
-		right = []string{"max(" + labelTieBreak(&ids, m, labelExpr) + ") AS mlmon_tb"}
-		actual, matched, lts = "mlmon_tb % 4294967296 AS mlmon_lh", "toUInt8(mlmon_tb > 0) AS mlmon_matched", "max(intDiv(mlmon_tb, 4294967296)) AS lts"
+		right = []string{"max(" + labelTieBreakSQL(ids.col(m.GroundTruth.Timestamp), labelExpr) + ") AS mlmon_tb"}
+		actual = tieBreakHashSQL("mlmon_tb") + " AS mlmon_lh"
+		matched = "toUInt8(" + tieBreakMatchedSQL("mlmon_tb") + ") AS mlmon_matched"
+		lts = "max(" + tieBreakTimeSQL("mlmon_tb") + ") AS lts"
 		positive, positiveArg = "mlmon_lh = ?", LabelHash(m.PositiveClass)
 		keys = "mlmon_pred, mlmon_lh, mlmon_matched"
 	}
@@ -269,7 +252,7 @@ func classificationQuery(m *config.Model, src Source, byName bool) (Query, error
 	return b.query("classification"), nil
 }
 
-// LabelNamesQuery lists the distinct labels, as strings, whose labelHash is
+// LabelNamesQuery lists the distinct labels, as strings, whose labelHashSQL is
 // one of hashes, among the labels a window's join may read. A hash with two
 // names is a collision that ClassificationQuery cannot resolve.
 func LabelNamesQuery(m *config.Model, src Source, hashes []uint64) (Query, error) {
@@ -285,7 +268,7 @@ func LabelNamesQuery(m *config.Model, src Source, hashes []uint64) (Query, error
 	}
 	var b sqlBuilder
 	b.add("SELECT DISTINCT "+labelExpr+" AS mlmon_label FROM "+ids.table(g.Table)+" WHERE "+labelsSince(&ids, m)+
-		" AND "+labelHash(labelExpr)+" IN ("+strings.Join(list, ", ")+")", src.Window.From.Unix())
+		" AND "+labelHashSQL(labelExpr)+" IN ("+strings.Join(list, ", ")+")", src.Window.From.Unix())
 	if ids.err != nil {
 		return Query{}, ids.err
 	}
@@ -295,7 +278,7 @@ func LabelNamesQuery(m *config.Model, src Source, hashes []uint64) (Query, error
 // classificationRow is one group of a classification query.
 type classificationRow struct {
 	pred, label string
-	hash        uint64 // labelHash of the label, when it travelled hashed
+	hash        uint64 // LabelHash of the label, when it travelled hashed
 	matched     bool
 	bucket      int32
 	n           uint64

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mlmon/mlmon/internal/config"
+	"github.com/mlmon/mlmon/internal/stats"
 )
 
 // The pre-aggregation table (deploy/clickhouse/preaggregate.sql) has one row
@@ -320,129 +321,16 @@ func foldPreaggregated(cols []Binning, raw []preaggColumn) (ws WindowStats, err 
 }
 
 // estimateNumeric estimates a numeric column's bin and out-of-range counts
-// from its merged digest: the share below each edge, read off the digest's
-// quantiles, times the values present. Cumulative counts are rounded, so the
-// bins sum to the values present exactly. The exact minimum and maximum
-// anchor the ends, so a window inside the reference range has no values out
-// of range, exactly. ClickHouse's t-digest keeps no centroid above 1% of the
-// values near the median (4·q·(1−q)·1%), and the error of a share is
-// bounded by about half a centroid; measured against full scans it is a few
-// tenths of a percent of the values (README, "Pre-aggregation").
+// from its merged digest (stats.DigestCDF): the share below each edge, read
+// off the digest's quantiles, times the values present. ClickHouse's
+// t-digest keeps no centroid above 1% of the values near the median
+// (4·q·(1−q)·1%), and the error of a share is bounded by about half a
+// centroid; measured against full scans it is a few tenths of a percent of
+// the values (README, "Pre-aggregation").
 func estimateNumeric(c Binning, r preaggColumn) (bins []uint64, outOfRange uint64) {
-	bins = make([]uint64, len(c.Edges)+1)
 	if r.present == 0 {
-		return bins, 0
+		return make([]uint64, len(c.Edges)+1), 0
 	}
-	d := newDigestCDF(r.min, r.max, r.levels)
-	n := float64(r.present)
-	count := func(share float64) uint64 { return uint64(math.Round(n * min(max(share, 0), 1))) }
-	var prev uint64
-	for k, e := range c.Edges {
-		cum := max(prev, count(d.below(e)))
-		bins[k] = cum - prev
-		prev = cum
-	}
-	bins[len(c.Edges)] = r.present - prev
-	if r.min < c.Min {
-		outOfRange += count(d.below(c.Min))
-	}
-	if r.max > c.Max {
-		outOfRange += r.present - count(d.atMost(c.Max))
-	}
-	return bins, min(outOfRange, r.present)
-}
-
-// maxRamp is the widest share over which the digest's quantiles climb from
-// one run of tied values to the next. Tied values fill whole centroids of
-// one mean, so the quantiles are flat across them and interpolate only from
-// the last centroid of one run to the first of the next: at most two half
-// centroids, 1% of the values, plus the grid's steps. The boundary between
-// the runs — the share below the upper value — is best read at the middle
-// of that climb, where the two half centroids meet, not at its top, which
-// would count half a centroid of the upper value below it.
-const maxRamp = 0.025
-
-// digestCDF is the distribution a merged t-digest describes, as points
-// (value, share at or below) from the exact minimum (share 0) through the
-// digest's quantiles to the exact maximum (share 1). Values compare as
-// Float32, the digest's precision: a value the digest stores (Float32) and
-// the same edge in Float64 are equal, not a rounding error apart.
-type digestCDF struct {
-	q []float32
-	p []float64
-}
-
-func newDigestCDF(lo, hi float64, levels []float64) digestCDF {
-	d := digestCDF{q: []float32{float32(lo)}, p: []float64{0}}
-	for i, v := range levels {
-		if i >= len(cdfLevels) || math.IsNaN(v) {
-			continue
-		}
-		// Monotone and within [min, max], whatever the digest's rounding.
-		q := min(max(float32(v), d.q[len(d.q)-1]), float32(hi))
-		d.q, d.p = append(d.q, q), append(d.p, cdfLevels[i])
-	}
-	d.q, d.p = append(d.q, float32(hi)), append(d.p, 1)
-	return d
-}
-
-// below estimates the share of values < e: linear between the points that
-// bracket e, the first at or above it included.
-func (d digestCDF) below(e float64) float64 {
-	x := float32(e)
-	last := len(d.q) - 1
-	switch {
-	case math.IsNaN(e) || x <= d.q[0]:
-		return 0
-	case x > d.q[last]:
-		return 1
-	}
-	hi := 1
-	for d.q[hi] < x {
-		hi++
-	}
-	if d.q[hi] == x && hi < last && d.q[hi+1] == x { // the start of a run of ties
-		start := hi - 1
-		for start > 0 && d.q[start-1] < d.q[start] {
-			start--
-		}
-		if d.p[hi]-d.p[start] <= maxRamp {
-			return (d.p[start] + d.p[hi]) / 2
-		}
-	}
-	return d.interpolate(hi-1, hi, x)
-}
-
-// atMost estimates the share of values ≤ e.
-func (d digestCDF) atMost(e float64) float64 {
-	x := float32(e)
-	last := len(d.q) - 1
-	switch {
-	case math.IsNaN(e) || x < d.q[0]:
-		return 0
-	case x >= d.q[last]:
-		return 1
-	}
-	lo := last - 1
-	for d.q[lo] > x {
-		lo--
-	}
-	if d.q[lo] == x && lo > 0 && d.q[lo-1] == x { // the end of a run of ties
-		end := lo + 1
-		for end < last && d.q[end+1] > d.q[end] {
-			end++
-		}
-		if d.p[end]-d.p[lo] <= maxRamp {
-			return (d.p[lo] + d.p[end]) / 2
-		}
-	}
-	return d.interpolate(lo, lo+1, x)
-}
-
-func (d digestCDF) interpolate(i, j int, x float32) float64 {
-	if d.q[j] == d.q[i] {
-		return (d.p[i] + d.p[j]) / 2
-	}
-	t := float64(x-d.q[i]) / float64(d.q[j]-d.q[i])
-	return d.p[i] + t*(d.p[j]-d.p[i])
+	d := stats.NewDigestCDF(r.min, r.max, cdfLevels, r.levels)
+	return d.BinCounts(r.present, c.Edges), d.OutsideCount(r.present, c.Min, c.Max)
 }

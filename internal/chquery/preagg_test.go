@@ -425,23 +425,12 @@ func TestPreaggregatedRange(t *testing.T) {
 	}
 }
 
-// The digest CDF on hand-made points: linear between the quantiles, 0 and 1
-// beyond the exact extremes.
-func TestDigestCDF(t *testing.T) {
+// estimateNumeric reads the bins and the out-of-range count off the merged
+// digest at cdfLevels (the digest's own tests are stats.TestDigestCDF).
+func TestEstimateNumeric(t *testing.T) {
 	levels := make([]float64, len(cdfLevels))
 	for i, p := range cdfLevels {
 		levels[i] = 10 * p // uniform on [0, 10]
-	}
-	d := newDigestCDF(0, 10, levels)
-	for _, tc := range []struct{ x, below, atMost float64 }{
-		{-1, 0, 0}, {0, 0, 0}, {2.5, 0.25, 0.25}, {7.77, 0.777, 0.777}, {10, 1, 1}, {11, 1, 1},
-	} {
-		if got := d.below(tc.x); math.Abs(got-tc.below) > 1e-6 {
-			t.Errorf("below(%g) = %g, want %g", tc.x, got, tc.below)
-		}
-		if got := d.atMost(tc.x); math.Abs(got-tc.atMost) > 1e-6 {
-			t.Errorf("atMost(%g) = %g, want %g", tc.x, got, tc.atMost)
-		}
 	}
 	// Bins on 1000 uniform values: 250 each, summing to the values.
 	bins, out := estimateNumeric(Binning{Column: Column{Numeric: true}, Edges: []float64{2.5, 5, 7.5}, Min: 0, Max: 10},
@@ -455,24 +444,11 @@ func TestDigestCDF(t *testing.T) {
 	if out != 300 {
 		t.Errorf("out of range %d, want 300", out)
 	}
-
-	// Two tied values as a digest reads them: 1 for 40% of the values, 2
-	// for the rest, the quantiles climbing from one to the other over the
-	// 1% between the centroids that meet at 0.4. The share below 2 and at
-	// most 1 is read at the middle of the climb, 0.4.
-	ties := make([]float64, len(cdfLevels))
-	for i, p := range cdfLevels {
-		ties[i] = 1 + min(max((p-0.395)/0.01, 0), 1)
-	}
-	d = newDigestCDF(1, 2, ties)
-	if got := d.below(2); math.Abs(got-0.4) > 0.001 {
-		t.Errorf("ties: below(2) = %g, want 0.4", got)
-	}
-	if got := d.atMost(1); math.Abs(got-0.4) > 0.001 {
-		t.Errorf("ties: atMost(1) = %g, want 0.4", got)
-	}
-	if got, want := d.below(1.5), 0.4; math.Abs(got-want) > 0.001 {
-		t.Errorf("ties: below(1.5) = %g, want %g (inside the climb, linear)", got, want)
+	// No values: empty bins, whatever the (NaN) digest.
+	bins, out = estimateNumeric(Binning{Column: Column{Numeric: true}, Edges: []float64{1}, Min: 0, Max: 2},
+		preaggColumn{levels: levels, min: math.NaN(), max: math.NaN()})
+	if !slices.Equal(bins, []uint64{0, 0}) || out != 0 {
+		t.Errorf("no values: bins %v, out of range %d; want [0 0] and 0", bins, out)
 	}
 }
 

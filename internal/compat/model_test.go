@@ -903,33 +903,12 @@ func emitClassification(mt *metrics, m *config.Model, window string, c chquery.C
 
 // emitLabelDrift is collector.emitLabelDrift.
 func emitLabelDrift(mt *metrics, m *config.Model, ref, cur stats.Confusion) {
-	count := func(c stats.Confusion) (map[string]float64, float64) {
-		out, total := map[string]float64{}, 0.0
-		for actual, row := range c {
-			for _, n := range row {
-				out[actual] += n
-				total += n
-			}
-		}
-		return out, total
-	}
-	refCounts, refN := count(ref)
-	curCounts, curN := count(cur)
-	if refN < float64(m.Settings.MinSamples) || curN < float64(m.Settings.MinSamples) {
+	b := stats.BinLabels(ref, cur, m.Settings.MaxClasses)
+	if b.ReferenceRows < float64(m.Settings.MinSamples) || b.CurrentRows < float64(m.Settings.MinSamples) {
 		return
 	}
-	top := slices.Sorted(maps.Keys(refCounts))
-	sort.SliceStable(top, func(i, j int) bool { return refCounts[top[i]] > refCounts[top[j]] })
-	top = top[:min(m.Settings.MaxClasses, len(top))]
-	r, c := make([]float64, len(top)+1), make([]float64, len(top)+1)
-	r[len(top)], c[len(top)] = refN, curN
-	for i, class := range top {
-		r[i], c[i] = refCounts[class], curCounts[class]
-		r[len(top)] -= r[i]
-		c[len(top)] -= c[i]
-	}
-	mt.gauge("label_psi", stats.PSI(r, c))
-	mt.gauge("label_js", stats.JSDivergence(r, c))
+	mt.gauge("label_psi", stats.PSI(b.Reference, b.Current))
+	mt.gauge("label_js", stats.JSDivergence(b.Reference, b.Current))
 }
 
 // emitColumn is collector.emitColumn.

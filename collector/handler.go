@@ -23,6 +23,7 @@ type Handler struct {
 	extra         prometheus.Gatherer
 	target        atomic.Pointer[Target]
 	counters      *Counters
+	reload        reloadStatus
 
 	mu       sync.Mutex
 	inflight *flight
@@ -106,7 +107,7 @@ func (h *Handler) gather(ctx context.Context, t *Target) ([]*dto.MetricFamily, e
 	h.mu.Unlock()
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewScrape(ctx, t, h.counters, h.logger, time.Now()))
+	reg.MustRegister(NewScrape(ctx, t, h.counters, h.logger, time.Now()), &h.reload)
 	f.mfs, f.err = reg.Gather()
 
 	h.mu.Lock()

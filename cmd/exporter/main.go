@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -113,9 +114,7 @@ func run() int {
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
 		for range hup {
-			if err := r.reload(); err != nil {
-				logger.Error("reload failed; keeping the running configuration", "err", err)
-			}
+			_ = r.reload() // logged by reload
 		}
 	}()
 
@@ -129,13 +128,30 @@ func run() int {
 
 // reloader swaps the configuration and its ClickHouse client as one, and only
 // when the new file is valid: a broken edit keeps the running configuration.
+// Reloads are serialised: a SIGHUP and a POST /-/reload at the same moment
+// run one after the other, so neither's configuration is lost to a race and
+// no client is left open.
 type reloader struct {
 	path    string
 	handler *collector.Handler
 	logger  *slog.Logger
+	mu      sync.Mutex
 }
 
+// reload loads the file and records the outcome for
+// mlmon_config_last_reload_successful.
 func (r *reloader) reload() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := r.load()
+	r.handler.Reloaded(err, time.Now())
+	if err != nil {
+		r.logger.Error("reload failed; keeping the running configuration", "file", r.path, "err", err)
+	}
+	return err
+}
+
+func (r *reloader) load() error {
 	cfg, err := config.Load(r.path)
 	if err != nil {
 		return err

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/mlmon/mlmon/internal/chquery"
 )
 
 // cache keeps one value per key that is expensive to compute and changes
@@ -55,7 +57,9 @@ func (c *cache[T]) get(ctx context.Context, key string, now time.Time, maxAge ti
 		done := make(chan struct{})
 		e.running = done
 		go func() {
-			cctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+			// Background: its queries outlive the scrape on purpose and
+			// are killed when the timeout passes.
+			cctx, cancel := context.WithTimeout(chquery.Background(context.Background()), c.timeout)
 			defer cancel()
 			val, err := compute(cctx)
 			e.mu.Lock()

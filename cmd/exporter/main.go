@@ -199,6 +199,8 @@ func (r *reloader) load() error {
 	}
 	old := r.handler.SetTarget(collector.NewTarget(cfg, client))
 	if old != nil {
+		// Its reference computations and their retries stop now.
+		old.References.Close()
 		// Scrapes in flight still hold the old client; it is closed (and
 		// whatever it still runs in ClickHouse killed) once they must have
 		// finished.

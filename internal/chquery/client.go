@@ -67,6 +67,7 @@ func Open(cfg config.ClickHouse, logger *slog.Logger) (*Client, error) {
 			Password: cfg.Password.Reveal(),
 		},
 		TLS:          tlsConfig,
+		DialContext:  dialer(cfg.DialTimeout, tlsConfig),
 		DialTimeout:  cfg.DialTimeout,
 		ReadTimeout:  cfg.QueryTimeout + 5*time.Second,
 		MaxOpenConns: cfg.MaxParallelQueries,

@@ -125,25 +125,37 @@ func (c *Client) kill(id, reason string) {
 		defer c.kills.Done()
 		defer c.untrack(id)
 		start := time.Now()
-		found, err := c.killQuery(id)
-		if err != nil {
-			c.logger.Warn("cannot kill query", "model", q.model, "query", q.name, "query_id", id, "reason", reason, "err", err)
-		} else if found {
-			c.logger.Info("killed query", "model", q.model, "query", q.name, "query_id", id, "reason", reason)
-		} else {
-			// Finished between the deadline and the KILL.
-			c.logger.Debug("query to kill had finished", "model", q.model, "query", q.name, "query_id", id, "reason", reason)
-			return
-		}
 		giveUp := start.Add(c.queryTimeout + 10*time.Second)
+		killed, warned := false, false
 		for {
-			listed, err := c.listed(id)
-			if err == nil && !listed {
-				c.logger.Debug("killed query gone", "model", q.model, "query", q.name, "query_id", id, "after", time.Since(start))
-				return
+			// A KILL that cannot reach ClickHouse (frozen, restarting) is
+			// retried until it can: a frozen server resumes the query.
+			if !killed {
+				found, err := c.killQuery(id)
+				switch {
+				case err != nil && !warned:
+					warned = true
+					c.logger.Warn("cannot kill query; retrying", "model", q.model, "query", q.name, "query_id", id, "reason", reason, "err", err)
+				case err != nil:
+				case found:
+					killed = true
+					c.logger.Info("killed query", "model", q.model, "query", q.name, "query_id", id, "reason", reason)
+				default:
+					// Finished between the deadline and the KILL (or the
+					// server restarted).
+					c.logger.Debug("query to kill had finished", "model", q.model, "query", q.name, "query_id", id, "reason", reason)
+					return
+				}
+			}
+			if killed {
+				// ClickHouse stops a killed query at the end of a block.
+				if listed, err := c.listed(id); err == nil && !listed {
+					c.logger.Debug("killed query gone", "model", q.model, "query", q.name, "query_id", id, "after", time.Since(start))
+					return
+				}
 			}
 			if time.Now().After(giveUp) {
-				c.logger.Error("killed query may still run in ClickHouse", "model", q.model, "query", q.name, "query_id", id, "since", time.Since(start), "err", err)
+				c.logger.Error("killed query may still run in ClickHouse", "model", q.model, "query", q.name, "query_id", id, "since", time.Since(start), "killed", killed)
 				return
 			}
 			select {

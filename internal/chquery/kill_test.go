@@ -91,10 +91,10 @@ func TestKillOnDeadline(t *testing.T) {
 			c, logs := loggingClient(t, "clickhouse: {addr: [\""+server.Addr()+"\"], query_timeout: 60s}\nmodels: [{name: m, task: regression, predictions: {table: t, timestamp: ts, id: id, prediction: p}}]\n")
 			ctx, cancel := context.WithTimeout(WithScrape(context.Background(), 7), 1500*time.Millisecond)
 			defer cancel()
-			seenRunning := 0
+			seen := make(chan int, 1)
 			go func() {
 				time.Sleep(time.Second)
-				seenRunning = len(processes(t, c.idPrefix+"-"))
+				seen <- len(processes(t, c.idPrefix+"-"))
 			}()
 			start := time.Now()
 			err := c.QueryRows(ctx, "m", Query{Name: "slow", SQL: sql}, func(func(...any) error) error { return nil })
@@ -105,7 +105,7 @@ func TestKillOnDeadline(t *testing.T) {
 			if took := deadline.Sub(start); took > 2*time.Second {
 				t.Errorf("the query returned after %s, past its 1.5 s deadline", took)
 			}
-			if seenRunning == 0 {
+			if <-seen == 0 {
 				t.Error("the query was not seen running before the deadline: the test proves nothing")
 			}
 			for {

@@ -56,6 +56,7 @@ var alerts = []mlmonAlert{
 	{name: "MLMonFeatureMissingHigh", severity: "warning", tier: "medium", perFeature: true},
 	{name: "MLMonQueryErrors", severity: "warning", tier: "medium"},
 	{name: "MLMonRulesVersionMismatch", severity: "warning", tier: "medium", noModel: true},
+	{name: "MLMonConfigReloadFailed", severity: "warning", tier: "medium", noModel: true},
 	{name: "MLMonFeatureDrift", severity: "info", tier: "low", perFeature: true},
 	{name: "MLMonFeatureOutOfRangeHigh", severity: "info", tier: "low", perFeature: true},
 	{name: "MLMonFeatureUnseenCategoriesHigh", severity: "info", tier: "low", perFeature: true},

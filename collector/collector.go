@@ -125,6 +125,26 @@ func (s *Scrape) collectModel(m *config.Model, ch chan<- prometheus.Metric) {
 	start := time.Now()
 	mm := &model{Model: m, scrape: s, out: emitter{ch: ch}}
 	ok := true
+	if n := s.target.Client.Running(m.Name); n > 0 {
+		// Queries of an earlier scrape still run (killed at their deadline,
+		// ClickHouse stops them at the end of a block): starting more
+		// would pile up on a ClickHouse that is already slow.
+		ok = false
+		s.counters.skip(m.Name, skipQueriesRunning)
+		s.logger.Warn("collection skipped: queries of an earlier scrape still run", "model", m.Name, "queries", n)
+	} else {
+		ok = s.runConcerns(mm)
+	}
+	mm.out.gauge(modelInfoDesc, 1, m.Name, string(m.Task), mm.version)
+	mm.out.gauge(sampleRatioDesc, m.Sample, m.Name)
+	mm.out.gauge(scrapeSuccessDesc, boolFloat(ok), m.Name)
+	mm.out.gauge(scrapeDurationDesc, time.Since(start).Seconds(), m.Name)
+}
+
+// runConcerns collects every concern of the model and reports whether all
+// succeeded.
+func (s *Scrape) runConcerns(mm *model) bool {
+	m, ok := mm.Model, true
 	for _, c := range concerns {
 		err := c.collect(s.ctx, mm)
 		if errors.Is(err, errPending) {
@@ -138,10 +158,7 @@ func (s *Scrape) collectModel(m *config.Model, ch chan<- prometheus.Metric) {
 			s.logger.Error("collect failed", append([]any{"model", m.Name, "concern", c.name, "err", err}, s.placement(m)...)...)
 		}
 	}
-	mm.out.gauge(modelInfoDesc, 1, m.Name, string(m.Task), mm.version)
-	mm.out.gauge(sampleRatioDesc, m.Sample, m.Name)
-	mm.out.gauge(scrapeSuccessDesc, boolFloat(ok), m.Name)
-	mm.out.gauge(scrapeDurationDesc, time.Since(start).Seconds(), m.Name)
+	return ok
 }
 
 // placement names the cluster and local tables behind a model's

@@ -13,10 +13,20 @@ import (
 // monitoring costs ClickHouse — the one state a stateless exporter keeps,
 // because a counter must not reset. It outlives reloads.
 type Counters struct {
-	mu     sync.Mutex
-	errors map[[2]string]float64 // model, query
-	cost   map[string]*modelCost
+	mu      sync.Mutex
+	errors  map[[2]string]float64 // model, query
+	skipped map[[2]string]float64 // model, reason
+	cost    map[string]*modelCost
 }
+
+// Reasons a model's collection is skipped (the reason label of
+// mlmon_skipped_collections_total).
+const (
+	// Queries of an earlier scrape of the model still run in ClickHouse.
+	skipQueriesRunning = "queries_still_running"
+)
+
+var skipReasons = []string{skipQueriesRunning}
 
 type modelCost struct {
 	queries, rows, bytes, seconds float64
@@ -24,7 +34,7 @@ type modelCost struct {
 
 // NewCounters returns empty counters.
 func NewCounters() *Counters {
-	return &Counters{errors: map[[2]string]float64{}, cost: map[string]*modelCost{}}
+	return &Counters{errors: map[[2]string]float64{}, skipped: map[[2]string]float64{}, cost: map[string]*modelCost{}}
 }
 
 // init makes every (model, query) error series exist from the first scrape
@@ -37,9 +47,20 @@ func (c *Counters) init(model string, queries ...string) {
 			c.errors[[2]string{model, q}] = 0
 		}
 	}
+	for _, r := range skipReasons {
+		if _, ok := c.skipped[[2]string{model, r}]; !ok {
+			c.skipped[[2]string{model, r}] = 0
+		}
+	}
 	if c.cost[model] == nil {
 		c.cost[model] = &modelCost{}
 	}
+}
+
+func (c *Counters) skip(model, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.skipped[[2]string{model, reason}]++
 }
 
 func (c *Counters) inc(model, query string) {
@@ -75,6 +96,11 @@ func (c *Counters) collect(ch chan<- prometheus.Metric, models []config.Model) {
 	for k, v := range c.errors {
 		if configured[k[0]] {
 			ch <- prometheus.MustNewConstMetric(queryErrorsDesc, prometheus.CounterValue, v, k[0], k[1])
+		}
+	}
+	for k, v := range c.skipped {
+		if configured[k[0]] {
+			ch <- prometheus.MustNewConstMetric(skippedDesc, prometheus.CounterValue, v, k[0], k[1])
 		}
 	}
 	for model, mc := range c.cost {

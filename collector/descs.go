@@ -25,12 +25,15 @@ var (
 		"version", "revision", "goversion", "rules_version")
 	modelInfoDesc = desc("model_info", "Configured model, its task and the latest model version seen in the current window.",
 		"model", "task", "version")
-	clickhouseUpDesc   = desc("clickhouse_up", "Whether ClickHouse answered this scrape (1) or not (0).")
-	scrapeSuccessDesc  = desc("scrape_success", "Whether every query of the model succeeded in this scrape.", "model")
-	scrapeDurationDesc = desc("scrape_duration_seconds", "Time spent collecting the model's metrics in this scrape.", "model")
-	queryErrorsDesc    = desc("query_errors_total", "ClickHouse queries that failed, by model and query.", "model", "query")
-	thresholdDesc      = desc("alert_threshold", "Alert threshold configured for the model; the generic rules read it.", "model", "threshold")
-	sampleRatioDesc    = desc("sample_ratio", "Share of the model's predictions the drift and performance queries read (1 = all); their counts are of the sample.", "model")
+	clickhouseUpDesc           = desc("clickhouse_up", "Whether ClickHouse answered this scrape (1) or not (0).")
+	scrapeSuccessDesc          = desc("scrape_success", "Whether every query of the model succeeded in this scrape.", "model")
+	scrapeDurationDesc         = desc("scrape_duration_seconds", "Time spent collecting the model's metrics in this scrape.", "model")
+	queryErrorsDesc            = desc("query_errors_total", "ClickHouse queries that failed, by model and query.", "model", "query")
+	skippedDesc                = desc("skipped_collections_total", "Collections of a model skipped, by reason (queries_still_running: queries of an earlier scrape still run in ClickHouse).", "model", "reason")
+	thresholdDesc              = desc("alert_threshold", "Alert threshold configured for the model; the generic rules read it.", "model", "threshold")
+	sampleRatioDesc            = desc("sample_ratio", "Share of the model's predictions the drift and performance queries read (1 = all); their counts are of the sample.", "model")
+	reloadSuccessfulDesc       = desc("config_last_reload_successful", "Whether the last configuration reload attempt was successful.")
+	reloadSuccessTimestampDesc = desc("config_last_reload_success_timestamp_seconds", "Timestamp of the last successful configuration reload.")
 	// Only for models whose current drift window is merged from a
 	// pre-aggregation table: its numeric bins are estimates, and its window
 	// edges are rounded to this interval.
@@ -124,6 +127,7 @@ func MetricNames() []string {
 
 var allDescs = []*prometheus.Desc{
 	buildInfoDesc, modelInfoDesc, clickhouseUpDesc, scrapeSuccessDesc, scrapeDurationDesc, queryErrorsDesc, thresholdDesc,
+	reloadSuccessfulDesc, reloadSuccessTimestampDesc, skippedDesc,
 	queriesDesc, readRowsDesc, readBytesDesc, querySecondsDesc, sampleRatioDesc, preaggregatedIntervalDesc,
 	predictionsDesc, predictionRateDesc, lastPredictionDesc, lastLabelDesc, labeledDesc, labelCoverageDesc, latencyDesc, errorRatioDesc,
 	accuracyDesc, precisionDesc, recallDesc, f1Desc, classPrecisionDesc, classRecallDesc, classF1Desc, confusionDesc,

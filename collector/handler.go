@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/mlmon/mlmon/internal/chquery"
 )
 
 // Handler serves /metrics. Each request gets its own registry and Scrape, so
@@ -23,6 +25,8 @@ type Handler struct {
 	extra         prometheus.Gatherer
 	target        atomic.Pointer[Target]
 	counters      *Counters
+	reload        reloadStatus
+	scrapes       atomic.Uint64 // scrapes started, also their number in query_ids
 
 	mu       sync.Mutex
 	inflight *flight
@@ -105,8 +109,9 @@ func (h *Handler) gather(ctx context.Context, t *Target) ([]*dto.MetricFamily, e
 	h.inflight = f
 	h.mu.Unlock()
 
+	ctx = chquery.WithScrape(ctx, h.scrapes.Add(1))
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewScrape(ctx, t, h.counters, h.logger, time.Now()))
+	reg.MustRegister(NewScrape(ctx, t, h.counters, h.logger, time.Now()), &h.reload)
 	f.mfs, f.err = reg.Gather()
 
 	h.mu.Lock()

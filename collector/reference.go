@@ -73,13 +73,22 @@ type References struct {
 	client      *chquery.Client
 	stats       *cache[*reference]
 	performance *cache[perf] // the reference window's join with the labels
+	close       context.CancelFunc
 }
 
 // NewReferences returns an empty cache whose computations run on client,
-// each bounded by timeout (query_timeout, not the scrape's deadline).
+// each bounded by timeout (query_timeout, not the scrape's deadline), one at
+// a time per model.
 func NewReferences(client *chquery.Client, timeout time.Duration) *References {
-	return &References{client: client, stats: newCache[*reference](timeout), performance: newCache[perf](timeout)}
+	ctx, cancel := context.WithCancel(context.Background())
+	gate := newModelGate()
+	return &References{client: client, stats: newCache[*reference](ctx, timeout, gate),
+		performance: newCache[perf](ctx, timeout, gate), close: cancel}
 }
+
+// Close cancels the computations running and starts no more (nor retries):
+// a reload replaced the target, and the new one computes afresh.
+func (r *References) Close() { r.close() }
 
 // get returns the model's reference statistics: computed once for a fixed
 // range or a table, every referenceRefresh for a rolling offset.

@@ -320,7 +320,7 @@ func TestEmptyAndDegenerateWindows(t *testing.T) {
 			if !strings.Contains(key, `model="`+model+`"`) {
 				continue
 			}
-			for _, always := range []string{"mlmon_scrape_duration_seconds", "mlmon_query_errors_total", "mlmon_clickhouse_",
+			for _, always := range []string{"mlmon_scrape_duration_seconds", "mlmon_query_errors_total", "mlmon_skipped_collections_total", "mlmon_clickhouse_",
 				"mlmon_model_info", "mlmon_sample_ratio"} {
 				if strings.HasPrefix(key, always) {
 					v = math.NaN()

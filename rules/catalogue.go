@@ -74,6 +74,17 @@ func healthGroup(opts Options) Group {
 			description: "The {{ $labels.query }} query of model {{ $labels.model }} failed {{ $value | humanize }} times in the last 15 minutes on {{ $labels.instance }}.",
 		},
 		alert{
+			name: "MLMonConfigReloadFailed",
+			tier: TierMedium,
+			// As Prometheus's own PrometheusBadConfig: the exporter keeps
+			// running its last good configuration, so this is a warning,
+			// but the edit someone expects to be live is not.
+			expr:        "max_over_time(mlmon_config_last_reload_successful[5m]) == 0",
+			hold:        10 * minute,
+			summary:     "An mlmon exporter failed to reload its configuration.",
+			description: "The last configuration reload of the mlmon exporter {{ $labels.instance }} failed; it keeps running its previous configuration, so the latest edit of mlmon.yml is not in effect.",
+		},
+		alert{
 			name: "MLMonRulesVersionMismatch",
 			tier: TierMedium,
 			expr: fmt.Sprintf("mlmon_build_info{rules_version!=%q}", Version),

@@ -203,7 +203,7 @@ var tierOf = map[string]string{
 var severityOfTier = map[string]string{"critical": "critical", "high": "warning", "medium": "warning", "low": "info"}
 
 // modellessAlerts concern a whole exporter, not a model.
-var modellessAlerts = []string{"MLMonExporterDown", "MLMonClickHouseDown", "MLMonRulesVersionMismatch"}
+var modellessAlerts = []string{"MLMonExporterDown", "MLMonClickHouseDown", "MLMonConfigReloadFailed", "MLMonRulesVersionMismatch"}
 
 // featureAlerts fire per model and feature.
 var featureAlerts = []string{"MLMonFeatureDrift", "MLMonFeatureMissingHigh", "MLMonFeatureOutOfRangeHigh", "MLMonFeatureUnseenCategoriesHigh"}

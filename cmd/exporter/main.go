@@ -3,12 +3,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
+	"sync"
 	"syscall"
 	"time"
 
@@ -113,14 +116,26 @@ func run() int {
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
 		for range hup {
-			if err := r.reload(); err != nil {
-				logger.Error("reload failed; keeping the running configuration", "err", err)
-			}
+			_ = r.reload() // logged by reload
 		}
 	}()
 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	if err := web.ListenAndServe(srv, toolkitFlags, logger); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM, os.Interrupt)
+	go func() {
+		sig := <-term
+		logger.Info("stopping", "signal", sig.String())
+		// Scrapes in flight end with their connections; their queries,
+		// and any background reference profile, are killed below.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		_ = srv.Close()
+	}()
+	err := web.ListenAndServe(srv, toolkitFlags, logger)
+	r.close()
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Error("http server", "err", err)
 		return 1
 	}
@@ -129,13 +144,51 @@ func run() int {
 
 // reloader swaps the configuration and its ClickHouse client as one, and only
 // when the new file is valid: a broken edit keeps the running configuration.
+// Reloads are serialised: a SIGHUP and a POST /-/reload at the same moment
+// run one after the other, so neither's configuration is lost to a race and
+// no client is left open.
 type reloader struct {
 	path    string
 	handler *collector.Handler
 	logger  *slog.Logger
+	mu      sync.Mutex
+	retired []*collector.Target // replaced by reloads; closed after a delay
 }
 
+// close closes every client, the running one and those replaced by
+// reloads: each kills the queries it still runs in ClickHouse.
+func (r *reloader) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, t := range append(r.retired, r.handler.Target()) {
+		if t == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t.Client.Close()
+		}()
+	}
+	wg.Wait()
+	r.logger.Info("ClickHouse clients closed")
+}
+
+// reload loads the file and records the outcome for
+// mlmon_config_last_reload_successful.
 func (r *reloader) reload() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := r.load()
+	r.handler.Reloaded(err, time.Now())
+	if err != nil {
+		r.logger.Error("reload failed; keeping the running configuration", "file", r.path, "err", err)
+	}
+	return err
+}
+
+func (r *reloader) load() error {
 	cfg, err := config.Load(r.path)
 	if err != nil {
 		return err
@@ -146,9 +199,18 @@ func (r *reloader) reload() error {
 	}
 	old := r.handler.SetTarget(collector.NewTarget(cfg, client))
 	if old != nil {
-		// Scrapes in flight still hold the old client; it is closed once
-		// they must have finished.
-		time.AfterFunc(old.Config.ClickHouse.QueryTimeout+5*time.Second, func() { old.Client.Close() })
+		// Its reference computations and their retries stop now.
+		old.References.Close()
+		// Scrapes in flight still hold the old client; it is closed (and
+		// whatever it still runs in ClickHouse killed) once they must have
+		// finished.
+		r.retired = append(r.retired, old)
+		time.AfterFunc(old.Config.ClickHouse.QueryTimeout+5*time.Second, func() {
+			old.Client.Close()
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.retired = slices.DeleteFunc(r.retired, func(t *collector.Target) bool { return t == old })
+		})
 	}
 	r.logger.Info("configuration loaded", "file", r.path, "models", len(cfg.Models))
 	return nil

@@ -2,6 +2,7 @@ package chquery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -27,6 +28,13 @@ type Client struct {
 	observe      atomic.Pointer[Observer]
 	tables       sync.Map // table name → TableInfo
 	joinsLogged  sync.Map // model → the join strategy logged for it
+
+	killConn driver.Conn // KILL QUERY and system.processes, outside the slots
+	runMu    sync.Mutex
+	running  map[string]running // by query_id
+	kills    sync.WaitGroup     // kills in progress
+	closed   chan struct{}
+	closeOne sync.Once
 }
 
 // Cost is what one query cost ClickHouse, as its progress packets report.
@@ -52,7 +60,7 @@ func Open(cfg config.ClickHouse, logger *slog.Logger) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse tls: %w", err)
 	}
-	conn, err := clickhouse.Open(&clickhouse.Options{
+	opts := clickhouse.Options{
 		Addr: cfg.Addr,
 		Auth: clickhouse.Auth{
 			Database: cfg.Database,
@@ -60,6 +68,7 @@ func Open(cfg config.ClickHouse, logger *slog.Logger) (*Client, error) {
 			Password: cfg.Password.Reveal(),
 		},
 		TLS:          tlsConfig,
+		DialContext:  dialer(cfg.DialTimeout, tlsConfig),
 		DialTimeout:  cfg.DialTimeout,
 		ReadTimeout:  cfg.QueryTimeout + 5*time.Second,
 		MaxOpenConns: cfg.MaxParallelQueries,
@@ -67,12 +76,21 @@ func Open(cfg config.ClickHouse, logger *slog.Logger) (*Client, error) {
 		ClientInfo: clickhouse.ClientInfo{
 			Products: []struct{ Name, Version string }{{Name: "mlmon"}},
 		},
-	})
+	}
+	conn, err := clickhouse.Open(&opts)
 	if err != nil {
+		return nil, fmt.Errorf("open clickhouse %v: %w", cfg.Addr, err)
+	}
+	killConn, err := clickhouse.Open(killConnOptions(opts))
+	if err != nil {
+		conn.Close()
 		return nil, fmt.Errorf("open clickhouse %v: %w", cfg.Addr, err)
 	}
 	return &Client{
 		conn:         conn,
+		killConn:     killConn,
+		running:      map[string]running{},
+		closed:       make(chan struct{}),
 		queryTimeout: cfg.QueryTimeout,
 		slots:        make(chan struct{}, cfg.MaxParallelQueries),
 		logger:       logger,
@@ -80,12 +98,21 @@ func Open(cfg config.ClickHouse, logger *slog.Logger) (*Client, error) {
 	}, nil
 }
 
-// Close releases the connections.
-func (c *Client) Close() error { return c.conn.Close() }
+// Close kills every query of the client that ClickHouse still runs, then
+// releases the connections.
+func (c *Client) Close() error {
+	var err error
+	c.closeOne.Do(func() {
+		c.killAll()
+		c.killConn.Close()
+		err = c.conn.Close()
+	})
+	return err
+}
 
 // Ping checks that the server answers within ctx.
 func (c *Client) Ping(ctx context.Context) error {
-	qctx, cancel, _ := c.bound(ctx, "ping")
+	qctx, cancel, _, _ := c.bound(ctx, "ping")
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- c.conn.Ping(qctx) }()
@@ -127,7 +154,7 @@ func QuerySettings(maxExecutionSeconds int) clickhouse.Settings {
 // is cancelled at that limit but carries no deadline, because clickhouse-go
 // turns a context deadline into max_execution_time = remaining + 5s, which
 // would let the query outlive its scrape.
-func (c *Client) bound(ctx context.Context, name string, opts ...clickhouse.QueryOption) (context.Context, context.CancelFunc, time.Duration) {
+func (c *Client) bound(ctx context.Context, name string, opts ...clickhouse.QueryOption) (context.Context, context.CancelFunc, time.Duration, string) {
 	limit := c.queryTimeout
 	if deadline, ok := ctx.Deadline(); ok {
 		limit = min(limit, time.Until(deadline))
@@ -137,15 +164,16 @@ func (c *Client) bound(ctx context.Context, name string, opts ...clickhouse.Quer
 	stopParent := context.AfterFunc(ctx, cancel)
 	timer := time.AfterFunc(limit, cancel)
 	seconds := max(1, int(math.Floor(limit.Seconds())))
+	id := c.queryID(ctx, name)
 	qctx = clickhouse.Context(qctx, append([]clickhouse.QueryOption{
-		clickhouse.WithQueryID(fmt.Sprintf("%s-%d-%s", c.idPrefix, c.seq.Add(1), name)),
+		clickhouse.WithQueryID(id),
 		clickhouse.WithSettings(QuerySettings(seconds)),
 	}, opts...)...)
 	return qctx, func() {
 		timer.Stop()
 		stopParent()
 		cancel()
-	}, limit
+	}, limit, id
 }
 
 func (c *Client) acquire(ctx context.Context) error {
@@ -176,7 +204,7 @@ func (c *Client) QueryRow(ctx context.Context, model string, q Query, dest ...an
 func (c *Client) QueryRows(ctx context.Context, model string, q Query, fn func(scan func(dest ...any) error) error) error {
 	var cost Cost
 	var costMu sync.Mutex // progress arrives on the driver's goroutine
-	qctx, cancel, limit := c.bound(ctx, q.Name, clickhouse.WithProgress(func(p *clickhouse.Progress) {
+	qctx, cancel, limit, id := c.bound(ctx, q.Name, clickhouse.WithProgress(func(p *clickhouse.Progress) {
 		costMu.Lock()
 		cost.Rows += p.Rows
 		cost.Bytes += p.Bytes
@@ -186,6 +214,20 @@ func (c *Client) QueryRows(ctx context.Context, model string, q Query, fn func(s
 	if err := c.acquire(qctx); err != nil {
 		return fmt.Errorf("query %s: waiting for a connection: %w", q.Name, err)
 	}
+	c.track(id, running{model: model, name: q.Name, background: isBackground(ctx)})
+	defer func() {
+		// A query cut off by its deadline, its scrape's end or a closing
+		// client may still run in ClickHouse whatever the driver did.
+		if qctx.Err() != nil {
+			reason := "deadline"
+			if errors.Is(ctx.Err(), context.Canceled) {
+				reason = "cancelled"
+			}
+			c.kill(id, reason)
+			return
+		}
+		c.untrack(id)
+	}()
 	start := time.Now()
 	// The driver runs on its own goroutine, which keeps the slot until it
 	// returns, and rows reach fn only while the caller still waits.

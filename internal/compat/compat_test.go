@@ -375,6 +375,7 @@ func TestSQLAgreesOnBothEngines(t *testing.T) {
 		})
 	}
 	t.Run("probes", func(t *testing.T) { e.probes(t, &cfg.Models[0]) })
+	t.Run("kill", e.killStatements)
 	requireCoverage(t, got)
 
 	for _, f := range pendingFixes {

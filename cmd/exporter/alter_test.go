@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// An ALTER TABLE … ADD COLUMN on the predictions table in the middle of a
+// scrape whose performance join reads that table twice (the window's
+// predictions, and their ids for the label side's IN filter): both finish,
+// the scrape within its deadline. ClickHouse 18.16 queues a reader behind a
+// waiting writer, so a query that took the table's lock once, and asks for
+// it again after the ALTER asked for it, would deadlock.
+func TestAlterDuringScrape(t *testing.T) {
+	ctx := context.Background()
+	if err := server.Exec(ctx,
+		"DROP TABLE IF EXISTS alter_p",
+		// Reading prediction sleeps 0.5 ms a row: 1.5 s for the 3000 rows
+		// (one block), so the ALTER comes while the join reads.
+		"CREATE TABLE alter_p (ts DateTime, request_id String, p_raw Float64, "+
+			"prediction Float64 ALIAS p_raw + sleepEachRow(0.0005), x Float64) ENGINE = MergeTree ORDER BY ts",
+		"INSERT INTO alter_p (ts, request_id, p_raw, x) SELECT now() - 60 - number % 600, toString(number), number % 10, number % 7 FROM numbers(3000)",
+		"CREATE TABLE IF NOT EXISTS alter_labels (request_id String, label Float64, ts DateTime) ENGINE = MergeTree ORDER BY ts",
+		"TRUNCATE TABLE alter_labels",
+		"INSERT INTO alter_labels SELECT toString(number), number % 10, now() - 30 FROM numbers(3000)",
+	); err != nil {
+		t.Fatal(err)
+	}
+	path := writeFile(t, t.TempDir(), "mlmon.yml", fmt.Sprintf(`clickhouse: {addr: [%q], query_timeout: 30s}
+models:
+  - name: altered
+    task: regression
+    predictions: {table: alter_p, timestamp: ts, id: request_id, prediction: prediction}
+    ground_truth: {table: alter_labels, id: request_id, label: label, timestamp: ts}
+    features: [{name: x, type: numeric}]
+    reference: {offset: 1h}
+`, server.Addr()))
+	exp := runExporter(t, exporterOpts{config: path})
+
+	const timeout = 12 * time.Second
+	// The ALTER comes at several moments after the join started: its two
+	// reads of the table take their locks at different times.
+	for round, after := range []time.Duration{0, 100 * time.Millisecond, 300 * time.Millisecond, 800 * time.Millisecond} {
+		var wg sync.WaitGroup
+		wg.Add(1)
+		var code int
+		var body string
+		var took time.Duration
+		go func() {
+			defer wg.Done()
+			code, body, took = exp.scrape(fmt.Sprint(timeout.Seconds()))
+		}()
+		// Wait until the performance join runs, then ALTER.
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var n uint64
+			if err := server.Conn().QueryRow(ctx, "SELECT count() FROM system.processes WHERE query_id LIKE 'mlmon-%-performance'").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the performance join never ran", round)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(after)
+		alterCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		start := time.Now()
+		err := server.Conn().Exec(alterCtx, fmt.Sprintf("ALTER TABLE alter_p ADD COLUMN extra%d UInt8", round))
+		cancel()
+		alterTook := time.Since(start)
+		if err != nil {
+			t.Fatalf("round %d: ALTER after %s: %v", round, alterTook, err)
+		}
+		wg.Wait()
+		t.Logf("round %d: ALTER %s after the join started took %s, the scrape %s", round, after, alterTook.Round(time.Millisecond), took.Round(time.Millisecond))
+		if code != 200 || took > timeout {
+			t.Fatalf("round %d: scrape %d after %s (timeout %s)\n%s", round, code, took, timeout, body)
+		}
+		got := parseMetrics(t, body)
+		if got[`mlmon_scrape_success{model="altered"}`] != 1 {
+			var failed []string
+			for _, l := range logsWith(exp.logLines(), map[string]string{"msg": "collect failed"}) {
+				failed = append(failed, fmt.Sprint(l["concern"], ": ", l["err"]))
+			}
+			t.Errorf("round %d: the scrape failed: %s", round, strings.Join(failed, "; "))
+		}
+	}
+}

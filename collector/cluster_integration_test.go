@@ -191,7 +191,9 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 	seedInto(t, single)
 	seedClusterExtras(t, single, "default")
 
-	want := gather(t, loadTarget(t, clusterLayout{db: "default"}.config(single.Addr(), "")), NewCounters(), 60*time.Second)
+	singleTarget := loadTarget(t, clusterLayout{db: "default"}.config(single.Addr(), ""))
+	want := gather(t, singleTarget, NewCounters(), 60*time.Second)
+	assertDeclared(t, singleTarget.Config, want)
 	for _, k := range []string{
 		`mlmon_accuracy_ratio{model="churn",window="current"}`, `mlmon_roc_auc{model="churn",window="reference"}`,
 		`mlmon_f1_score{average="macro",model="intent",window="current"}`, `mlmon_rmse{model="eta",window="current"}`,

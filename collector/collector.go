@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -109,12 +110,21 @@ type model struct {
 	samplingErr  error
 }
 
+// client is the ClickHouse client of the scrape's target.
+func (m *model) client() *chquery.Client { return m.scrape.target.Client }
+
+// references is the reference cache of the scrape's target.
+func (m *model) references() *References { return m.scrape.target.References }
+
+// now is the scrape time every window derives from.
+func (m *model) now() time.Time { return m.scrape.now }
+
 // sampling is how this model's heavy queries sample, looked up once per
 // scrape (and cached by the client per table).
 func (m *model) sampling(ctx context.Context) (chquery.Sampling, error) {
 	m.samplingOnce.Do(func() {
 		m.samplingErr = m.query(querySamplingKey, func() (err error) {
-			m.samplingRes, err = m.scrape.target.Client.Sampling(ctx, m.Model)
+			m.samplingRes, err = m.client().Sampling(ctx, m.Model)
 			return err
 		})
 	})
@@ -145,7 +155,7 @@ func (s *Scrape) collectModel(m *config.Model, ch chan<- prometheus.Metric) {
 // succeeded.
 func (s *Scrape) runConcerns(mm *model) bool {
 	m, ok := mm.Model, true
-	for _, c := range concerns {
+	for _, c := range families {
 		err := c.collect(s.ctx, mm)
 		if errors.Is(err, errPending) {
 			// A reference computation that outlasts this scrape is not a
@@ -177,21 +187,7 @@ func (s *Scrape) placement(m *config.Model) []any {
 	return attrs
 }
 
-// concern collects one family of a model's metrics. Concerns run in order so
-// that later ones may use what earlier ones learned (e.g. the version).
-type concern struct {
-	name    string
-	collect func(ctx context.Context, m *model) error
-}
-
 const querySamplingKey = "sampling_key"
-
-var concerns = []concern{
-	{"operations", collectOperations},
-	{"performance", collectPerformance},
-	{"drift", collectDrift},
-	{"estimate", collectEstimate},
-}
 
 // query runs fn and counts its failure under the query's name.
 func (m *model) query(name string, fn func() error) error {
@@ -213,6 +209,15 @@ func (e emitter) gauge(d *prometheus.Desc, v float64, labels ...string) {
 		return
 	}
 	e.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func boolFloat(b bool) float64 {

@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -48,95 +47,12 @@ var (
 	querySecondsDesc = desc("clickhouse_query_seconds_total", "Time spent in the model's ClickHouse queries.", "model")
 )
 
-// Volume, freshness, operations.
-var (
-	predictionsDesc    = desc("predictions", "Predictions logged in the window.", "model", "window")
-	predictionRateDesc = desc("prediction_rate", "Predictions per second over the current window.", "model")
-	lastPredictionDesc = desc("last_prediction_timestamp_seconds", "Event time of the newest prediction.", "model")
-	lastLabelDesc      = desc("last_label_timestamp_seconds", "Arrival time of the newest label joined to a prediction of the performance window.", "model")
-	labeledDesc        = desc("labeled_predictions", "Predictions of the performance window that have a label.", "model")
-	labelCoverageDesc  = desc("label_coverage_ratio", "Share of the performance window's predictions that have a label.", "model")
-	latencyDesc        = desc("prediction_latency_seconds", "Prediction latency quantiles over the current window.", "model", "quantile")
-	errorRatioDesc     = desc("prediction_error_ratio", "Share of the current window's predictions flagged as errors.", "model")
-)
-
-// Performance.
-var (
-	accuracyDesc       = desc("accuracy_ratio", "Accuracy of labeled predictions.", "model", "window")
-	precisionDesc      = desc("precision_ratio", "Precision averaged over classes (scikit-learn's definitions; undefined classes left out).", "model", "window", "average")
-	recallDesc         = desc("recall_ratio", "Recall averaged over classes (scikit-learn's definitions; undefined classes left out).", "model", "window", "average")
-	f1Desc             = desc("f1_score", "F1 score averaged over classes (scikit-learn's definitions; undefined classes left out).", "model", "window", "average")
-	classPrecisionDesc = desc("class_precision_ratio", "Precision of one class over the performance window.", "model", "class")
-	classRecallDesc    = desc("class_recall_ratio", "Recall of one class over the performance window.", "model", "class")
-	classF1Desc        = desc("class_f1_score", "F1 score of one class over the performance window.", "model", "class")
-	confusionDesc      = desc("confusion_matrix", "Labeled predictions by actual and predicted class over the performance window.", "model", "actual", "predicted")
-	rocAUCDesc         = desc("roc_auc", "Area under the ROC curve of the score (binary models).", "model", "window")
-	logLossDesc        = desc("log_loss", "Mean log loss of the score, probabilities clipped to [1e-15, 1-1e-15] (binary models).", "model", "window")
-	brierDesc          = desc("brier_score", "Mean squared difference between score and outcome (binary models).", "model", "window")
-	maeDesc            = desc("mae", "Mean absolute error (regression).", "model", "window")
-	rmseDesc           = desc("rmse", "Root mean squared error (regression).", "model", "window")
-	mapeDesc           = desc("mape_ratio", "Mean absolute percentage error over labels other than zero, as a ratio (regression).", "model", "window")
-	r2Desc             = desc("r2", "Coefficient of determination (regression).", "model", "window")
-)
-
-// Label-free performance estimate (estimate.go): the current drift
-// window's expected performance under the reference's calibration.
-var (
-	estimatedAccuracyDesc  = desc("estimated_accuracy_ratio", "Expected accuracy of the current window's predictions, estimated from their scores without labels.", "model")
-	estimatedPrecisionDesc = desc("estimated_precision_ratio", "Expected precision averaged over classes, estimated from the current window's scores without labels.", "model", "average")
-	estimatedRecallDesc    = desc("estimated_recall_ratio", "Expected recall averaged over classes, estimated from the current window's scores without labels.", "model", "average")
-	estimatedF1Desc        = desc("estimated_f1_score", "Expected F1 score averaged over classes, estimated from the current window's scores without labels.", "model", "average")
-	estimatedClassF1Desc   = desc("estimated_class_f1_score", "Expected F1 score of one class, estimated from the current window's scores without labels.", "model", "class")
-	estimatedROCAUCDesc    = desc("estimated_roc_auc", "Expected ROC AUC of the current window's scores, each row a positive with its calibrated probability.", "model")
-	calibrationErrorDesc   = desc("calibration_error", "Expected calibration error (10 equal-width bins) of the reference's labelled scores, raw or after isotonic calibration (cross-fitted).", "model", "stage")
-	calibrationSamplesDesc = desc("calibration_samples", "Labelled reference rows with a score that the calibration of the label-free estimate rests on.", "model")
-)
-
-// Drift: current window against the reference.
-var (
-	featurePSIDesc         = desc("feature_psi", "Population stability index of the feature, current window against the reference.", "model", "feature")
-	featureJSDesc          = desc("feature_js_divergence", "Jensen-Shannon divergence (log base 2, 0..1) of the feature, current against reference.", "model", "feature")
-	featureKSDesc          = desc("feature_ks_statistic", "Kolmogorov-Smirnov statistic over the reference bin edges (a lower bound of the exact statistic).", "model", "feature")
-	featureWassersteinDesc = desc("feature_wasserstein", "Wasserstein-1 distance between current and reference, in reference standard deviations.", "model", "feature")
-	featureChi2PDesc       = desc("feature_chi2_p_value", "p-value of Pearson's chi-square test of homogeneity of the binned current and reference windows.", "model", "feature")
-	featurePSICriticalDesc = desc("feature_psi_critical_value", "PSI that windows of these sizes exceed 5% of the time without any drift.", "model", "feature")
-	predictionPSIDesc      = desc("prediction_psi", "Population stability index of the model's output, current against reference.", "model")
-	predictionJSDesc       = desc("prediction_js_divergence", "Jensen-Shannon divergence (log base 2) of the model's output, current against reference.", "model")
-	labelPSIDesc           = desc("label_psi", "Population stability index of the labels, performance window against the reference.", "model")
-	labelJSDesc            = desc("label_js_divergence", "Jensen-Shannon divergence (log base 2) of the labels, performance window against the reference.", "model")
-)
-
-// Data quality.
-var (
-	featureSamplesDesc    = desc("feature_samples", "Rows of the window where the feature is present (not NULL or NaN).", "model", "feature", "window")
-	featureMissingDesc    = desc("feature_missing_ratio", "Share of the window's rows where the feature is NULL or NaN.", "model", "feature", "window")
-	featureOutOfRangeDesc = desc("feature_out_of_range_ratio", "Share of the current window's values outside the reference [min, max] (numeric features).", "model", "feature")
-	featureUnseenDesc     = desc("feature_unseen_category_ratio", "Share of the current window's values never seen in the reference (categorical features).", "model", "feature")
-)
-
-// MetricNames lists the name of every metric family the exporter can expose,
-// so rules and dashboards can be checked against it.
-func MetricNames() []string {
-	var names []string
-	for _, d := range allDescs {
-		names = append(names, descName(d))
-	}
-	slices.Sort(names)
-	return names
-}
-
-var allDescs = []*prometheus.Desc{
+// healthDescs are the exporter's own families: the scrape, its cost and
+// the configuration. Each family of model metrics lists its own (family.go).
+var healthDescs = []*prometheus.Desc{
 	buildInfoDesc, modelInfoDesc, clickhouseUpDesc, scrapeSuccessDesc, scrapeDurationDesc, queryErrorsDesc, thresholdDesc,
 	reloadSuccessfulDesc, reloadSuccessTimestampDesc, skippedDesc,
 	queriesDesc, readRowsDesc, readBytesDesc, querySecondsDesc, sampleRatioDesc, preaggregatedIntervalDesc,
-	predictionsDesc, predictionRateDesc, lastPredictionDesc, lastLabelDesc, labeledDesc, labelCoverageDesc, latencyDesc, errorRatioDesc,
-	accuracyDesc, precisionDesc, recallDesc, f1Desc, classPrecisionDesc, classRecallDesc, classF1Desc, confusionDesc,
-	rocAUCDesc, logLossDesc, brierDesc, maeDesc, rmseDesc, mapeDesc, r2Desc,
-	featurePSIDesc, featureJSDesc, featureKSDesc, featureWassersteinDesc, featureChi2PDesc, featurePSICriticalDesc,
-	predictionPSIDesc, predictionJSDesc, labelPSIDesc, labelJSDesc,
-	featureSamplesDesc, featureMissingDesc, featureOutOfRangeDesc, featureUnseenDesc,
-	estimatedAccuracyDesc, estimatedPrecisionDesc, estimatedRecallDesc, estimatedF1Desc, estimatedClassF1Desc,
-	estimatedROCAUCDesc, calibrationErrorDesc, calibrationSamplesDesc,
 }
 
 // descName extracts the fully-qualified name; client_golang exposes it only

@@ -3,14 +3,51 @@ package collector
 import (
 	"context"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mlmon/mlmon/internal/chquery"
+	"github.com/mlmon/mlmon/internal/config"
 	"github.com/mlmon/mlmon/internal/stats"
+)
+
+// Drift: current window against the reference.
+var (
+	featurePSIDesc         = desc("feature_psi", "Population stability index of the feature, current window against the reference.", "model", "feature")
+	featureJSDesc          = desc("feature_js_divergence", "Jensen-Shannon divergence (log base 2, 0..1) of the feature, current against reference.", "model", "feature")
+	featureKSDesc          = desc("feature_ks_statistic", "Kolmogorov-Smirnov statistic over the reference bin edges (a lower bound of the exact statistic).", "model", "feature")
+	featureWassersteinDesc = desc("feature_wasserstein", "Wasserstein-1 distance between current and reference, in reference standard deviations.", "model", "feature")
+	featureChi2PDesc       = desc("feature_chi2_p_value", "p-value of Pearson's chi-square test of homogeneity of the binned current and reference windows.", "model", "feature")
+	featurePSICriticalDesc = desc("feature_psi_critical_value", "PSI that windows of these sizes exceed 5% of the time without any drift.", "model", "feature")
+	predictionPSIDesc      = desc("prediction_psi", "Population stability index of the model's output, current against reference.", "model")
+	predictionJSDesc       = desc("prediction_js_divergence", "Jensen-Shannon divergence (log base 2) of the model's output, current against reference.", "model")
+)
+
+// Data quality.
+var (
+	featureSamplesDesc    = desc("feature_samples", "Rows of the window where the feature is present (not NULL or NaN).", "model", "feature", "window")
+	featureMissingDesc    = desc("feature_missing_ratio", "Share of the window's rows where the feature is NULL or NaN.", "model", "feature", "window")
+	featureOutOfRangeDesc = desc("feature_out_of_range_ratio", "Share of the current window's values outside the reference [min, max] (numeric features).", "model", "feature")
+	featureUnseenDesc     = desc("feature_unseen_category_ratio", "Share of the current window's values never seen in the reference (categorical features).", "model", "feature")
 )
 
 const (
 	queryReference = "reference"
 	queryDrift     = "drift"
 )
+
+var driftFamily = family{
+	name: "drift",
+	descs: []*prometheus.Desc{featurePSIDesc, featureJSDesc, featureKSDesc, featureWassersteinDesc, featureChi2PDesc,
+		featurePSICriticalDesc, predictionPSIDesc, predictionJSDesc,
+		featureSamplesDesc, featureMissingDesc, featureOutOfRangeDesc, featureUnseenDesc},
+	queries: func(m *config.Model) []string {
+		if m.Reference == nil {
+			return nil
+		}
+		return append([]string{queryReference, queryDrift}, samplingQuery(m)...)
+	},
+	collect: collectDrift,
+}
 
 // collectDrift compares the current window with the model's reference:
 // data quality and drift per feature, and drift of the model's output. The
@@ -21,7 +58,7 @@ func collectDrift(ctx context.Context, m *model) error {
 	}
 	var ref *reference
 	err := m.query(queryReference, func() (err error) {
-		ref, err = m.scrape.target.References.get(ctx, m.Model, m.scrape.now)
+		ref, err = m.references().get(ctx, m.Model, m.now())
 		return err
 	})
 	if err != nil {
@@ -35,13 +72,13 @@ func collectDrift(ctx context.Context, m *model) error {
 	}
 	var cur chquery.WindowStats
 	err = m.query(queryDrift, func() (err error) {
-		src := chquery.Source{Window: currentWindow(m.Model, m.scrape.now), Sampling: sampling, Scores: estimated(m.Model)}
+		src := chquery.Source{Window: currentWindow(m.Model, m.now()), Sampling: sampling, Scores: estimated(m.Model)}
 		if p := m.Preaggregated; p != nil {
 			m.out.gauge(preaggregatedIntervalDesc, p.Interval.Seconds(), m.Name)
-			cur, err = m.scrape.target.Client.PreaggregatedWindow(ctx, m.Model, src.Window, ref.currentBinnings(), queryDrift)
+			cur, err = m.client().PreaggregatedWindow(ctx, m.Model, src.Window, ref.currentBinnings(), queryDrift)
 			return err
 		}
-		cur, err = m.scrape.target.Client.Window(ctx, m.Model, src, ref.currentBinnings(), queryDrift)
+		cur, err = m.client().Window(ctx, m.Model, src, ref.currentBinnings(), queryDrift)
 		return err
 	})
 	if err != nil {

@@ -3,9 +3,24 @@ package collector
 import (
 	"context"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mlmon/mlmon/internal/chquery"
 	"github.com/mlmon/mlmon/internal/config"
 	"github.com/mlmon/mlmon/internal/stats"
+)
+
+// Label-free performance estimate (estimate.go): the current drift
+// window's expected performance under the reference's calibration.
+var (
+	estimatedAccuracyDesc  = desc("estimated_accuracy_ratio", "Expected accuracy of the current window's predictions, estimated from their scores without labels.", "model")
+	estimatedPrecisionDesc = desc("estimated_precision_ratio", "Expected precision averaged over classes, estimated from the current window's scores without labels.", "model", "average")
+	estimatedRecallDesc    = desc("estimated_recall_ratio", "Expected recall averaged over classes, estimated from the current window's scores without labels.", "model", "average")
+	estimatedF1Desc        = desc("estimated_f1_score", "Expected F1 score averaged over classes, estimated from the current window's scores without labels.", "model", "average")
+	estimatedClassF1Desc   = desc("estimated_class_f1_score", "Expected F1 score of one class, estimated from the current window's scores without labels.", "model", "class")
+	estimatedROCAUCDesc    = desc("estimated_roc_auc", "Expected ROC AUC of the current window's scores, each row a positive with its calibrated probability.", "model")
+	calibrationErrorDesc   = desc("calibration_error", "Expected calibration error (10 equal-width bins) of the reference's labelled scores, raw or after isotonic calibration (cross-fitted).", "model", "stage")
+	calibrationSamplesDesc = desc("calibration_samples", "Labelled reference rows with a score that the calibration of the label-free estimate rests on.", "model")
 )
 
 // The label-free performance estimate (confidence-based): labels arrive
@@ -19,6 +34,15 @@ import (
 // concern's one pass over the window (chquery.Source.Scores): the estimate
 // adds no query. It holds while P(label | score) is what it was in the
 // reference: it follows covariate shift, not concept drift.
+
+var estimateFamily = family{
+	name: "estimate",
+	descs: []*prometheus.Desc{estimatedAccuracyDesc, estimatedPrecisionDesc, estimatedRecallDesc, estimatedF1Desc,
+		estimatedClassF1Desc, estimatedROCAUCDesc, calibrationErrorDesc, calibrationSamplesDesc},
+	// The estimate runs no query: it reads what performance and drift read.
+	queries: func(*config.Model) []string { return nil },
+	collect: collectEstimate,
+}
 
 // estimateInputs are the aggregates the estimate reads, left by earlier
 // concerns of the same scrape; nil when their query failed or the model has

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"os/exec"
 	"sort"
 	"strings"
@@ -399,5 +400,39 @@ func TestScrapeMatchesIndependentComputation(t *testing.T) {
 	}
 	if v, ok := got[`mlmon_query_errors_total{model="churn",query="performance"}`]; !ok || v != 0 {
 		t.Errorf("query error counter should start at 0, got %v (present %v)", v, ok)
+	}
+	assertDeclared(t, target.Config, got)
+}
+
+// assertDeclared checks a scrape against what the families declare: every
+// series belongs to a family MetricNames lists, and every model's error
+// counter starts at 0 for each query its families may run, and for no other.
+func assertDeclared(t *testing.T, cfg *config.Config, got map[string]float64) {
+	t.Helper()
+	names := MetricNames()
+	queries := map[string]bool{}
+	for k := range got {
+		if name := k[:strings.Index(k, "{")]; !slices.Contains(names, name) {
+			t.Errorf("%s: family not declared by MetricNames", k)
+		}
+		if strings.HasPrefix(k, "mlmon_query_errors_total{") {
+			queries[k] = true
+		}
+	}
+	want := map[string]bool{}
+	for _, m := range cfg.Models {
+		for _, q := range queryNames(&m) {
+			want[fmt.Sprintf(`mlmon_query_errors_total{model=%q,query=%q}`, m.Name, q)] = true
+		}
+	}
+	for k := range want {
+		if !queries[k] {
+			t.Errorf("%s: declared, not exposed", k)
+		}
+	}
+	for k := range queries {
+		if !want[k] {
+			t.Errorf("%s: exposed, not declared by any family", k)
+		}
 	}
 }

@@ -4,21 +4,38 @@ import (
 	"context"
 	"strconv"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mlmon/mlmon/internal/chquery"
+	"github.com/mlmon/mlmon/internal/config"
 )
 
-const (
-	queryOperations = "operations"
+// Volume, freshness, operations.
+var (
+	predictionsDesc    = desc("predictions", "Predictions logged in the window.", "model", "window")
+	predictionRateDesc = desc("prediction_rate", "Predictions per second over the current window.", "model")
+	lastPredictionDesc = desc("last_prediction_timestamp_seconds", "Event time of the newest prediction.", "model")
+	latencyDesc        = desc("prediction_latency_seconds", "Prediction latency quantiles over the current window.", "model", "quantile")
+	errorRatioDesc     = desc("prediction_error_ratio", "Share of the current window's predictions flagged as errors.", "model")
 )
+
+const queryOperations = "operations"
+
+var operationsFamily = family{
+	name:    "operations",
+	descs:   []*prometheus.Desc{predictionsDesc, predictionRateDesc, lastPredictionDesc, latencyDesc, errorRatioDesc},
+	queries: func(*config.Model) []string { return []string{queryOperations} },
+	collect: collectOperations,
+}
 
 // collectOperations reports volume, freshness, latency and errors over the
 // current window.
 func collectOperations(ctx context.Context, m *model) error {
-	now := m.scrape.now
+	now := m.now()
 	cur := currentWindow(m.Model, now)
 	var ops chquery.Operations
 	err := m.query(queryOperations, func() (err error) {
-		ops, err = m.scrape.target.Client.Operations(ctx, m.Model, cur, lookbackWindow(m.Model, now))
+		ops, err = m.client().Operations(ctx, m.Model, cur, lookbackWindow(m.Model, now))
 		return err
 	})
 	if err == nil {

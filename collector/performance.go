@@ -4,15 +4,59 @@ import (
 	"context"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mlmon/mlmon/internal/chquery"
 	"github.com/mlmon/mlmon/internal/config"
 	"github.com/mlmon/mlmon/internal/stats"
+)
+
+// Performance.
+var (
+	lastLabelDesc      = desc("last_label_timestamp_seconds", "Arrival time of the newest label joined to a prediction of the performance window.", "model")
+	labeledDesc        = desc("labeled_predictions", "Predictions of the performance window that have a label.", "model")
+	labelCoverageDesc  = desc("label_coverage_ratio", "Share of the performance window's predictions that have a label.", "model")
+	accuracyDesc       = desc("accuracy_ratio", "Accuracy of labeled predictions.", "model", "window")
+	precisionDesc      = desc("precision_ratio", "Precision averaged over classes (scikit-learn's definitions; undefined classes left out).", "model", "window", "average")
+	recallDesc         = desc("recall_ratio", "Recall averaged over classes (scikit-learn's definitions; undefined classes left out).", "model", "window", "average")
+	f1Desc             = desc("f1_score", "F1 score averaged over classes (scikit-learn's definitions; undefined classes left out).", "model", "window", "average")
+	classPrecisionDesc = desc("class_precision_ratio", "Precision of one class over the performance window.", "model", "class")
+	classRecallDesc    = desc("class_recall_ratio", "Recall of one class over the performance window.", "model", "class")
+	classF1Desc        = desc("class_f1_score", "F1 score of one class over the performance window.", "model", "class")
+	confusionDesc      = desc("confusion_matrix", "Labeled predictions by actual and predicted class over the performance window.", "model", "actual", "predicted")
+	rocAUCDesc         = desc("roc_auc", "Area under the ROC curve of the score (binary models).", "model", "window")
+	logLossDesc        = desc("log_loss", "Mean log loss of the score, probabilities clipped to [1e-15, 1-1e-15] (binary models).", "model", "window")
+	brierDesc          = desc("brier_score", "Mean squared difference between score and outcome (binary models).", "model", "window")
+	maeDesc            = desc("mae", "Mean absolute error (regression).", "model", "window")
+	rmseDesc           = desc("rmse", "Root mean squared error (regression).", "model", "window")
+	mapeDesc           = desc("mape_ratio", "Mean absolute percentage error over labels other than zero, as a ratio (regression).", "model", "window")
+	r2Desc             = desc("r2", "Coefficient of determination (regression).", "model", "window")
+	labelPSIDesc       = desc("label_psi", "Population stability index of the labels, performance window against the reference.", "model")
+	labelJSDesc        = desc("label_js_divergence", "Jensen-Shannon divergence (log base 2) of the labels, performance window against the reference.", "model")
 )
 
 const (
 	queryPerformance          = "performance"
 	queryPerformanceReference = "performance_reference"
 )
+
+var performanceFamily = family{
+	name: "performance",
+	descs: []*prometheus.Desc{labeledDesc, labelCoverageDesc, lastLabelDesc,
+		accuracyDesc, precisionDesc, recallDesc, f1Desc, classPrecisionDesc, classRecallDesc, classF1Desc, confusionDesc,
+		rocAUCDesc, logLossDesc, brierDesc, maeDesc, rmseDesc, mapeDesc, r2Desc, labelPSIDesc, labelJSDesc},
+	queries: func(m *config.Model) []string {
+		if m.GroundTruth == nil {
+			return nil
+		}
+		names := append([]string{queryPerformance}, samplingQuery(m)...)
+		if m.Reference != nil && m.Reference.Kind != config.ReferenceTable {
+			names = append(names, queryPerformanceReference)
+		}
+		return names
+	},
+	collect: collectPerformance,
+}
 
 // referencePerformanceRefresh is how long a fixed reference range's
 // performance is reused: labels for its predictions may still arrive, but
@@ -26,7 +70,7 @@ func collectPerformance(ctx context.Context, m *model) error {
 	if m.GroundTruth == nil {
 		return nil
 	}
-	now := m.scrape.now
+	now := m.now()
 	var current perf
 	err := m.query(queryPerformance, func() (err error) {
 		current, err = m.joinLabels(ctx, performanceWindow(m.Model, now), queryPerformance)
@@ -54,7 +98,7 @@ func collectPerformance(ctx context.Context, m *model) error {
 	}
 	var reference perf
 	refErr := m.query(queryPerformanceReference, func() (err error) {
-		reference, err = m.scrape.target.References.performance.get(ctx, m.Name, now, maxAge, func(ctx context.Context) (perf, error) {
+		reference, err = m.references().performance.get(ctx, m.Name, now, maxAge, func(ctx context.Context) (perf, error) {
 			return m.joinLabels(ctx, *ref, queryPerformanceReference)
 		})
 		return err
@@ -92,7 +136,7 @@ func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string) (
 	if err != nil {
 		return perf{}, err
 	}
-	client := m.scrape.target.Client
+	client := m.client()
 	join, err := client.Join(ctx, m.Model, name)
 	if err != nil {
 		return perf{}, err

@@ -1,7 +1,3 @@
-// Package collector turns one scrape into ClickHouse queries and const
-// metrics: every model is collected in parallel, each by a set of concerns
-// (operations, performance, …), and a failing query becomes
-// mlmon_scrape_success 0 and mlmon_query_errors_total, never a failed scrape.
 package collector
 
 import (

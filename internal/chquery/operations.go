@@ -48,7 +48,7 @@ func OperationsQuery(m *config.Model, current, lookback Window, distributed bool
 	if p.Latency != "" {
 		inner = append(inner, "ifNull(toFloat64("+ids.col(p.Latency)+"), nan) AS mlmon_latency")
 		outer = append(outer,
-			"quantilesIf(0.5, 0.95, 0.99)(mlmon_latency, mlmon_cur AND isFinite(mlmon_latency)) AS latency",
+			"quantilesIf("+floatList(LatencyQuantiles)+")(mlmon_latency, mlmon_cur AND isFinite(mlmon_latency)) AS latency",
 			"countIf(mlmon_cur AND isFinite(mlmon_latency)) AS latency_samples")
 	} else {
 		outer = append(outer, "emptyArrayFloat64() AS latency", "toUInt64(0) AS latency_samples")

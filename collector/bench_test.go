@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// benchRows is the current window's size in BenchmarkScrape (DESIGN's
-// sizing question: 20 numeric and 5 categorical features, 1M rows).
+// benchRows is the current window's size in BenchmarkScrape (the sizing of
+// docs/benchmarks.md: 20 numeric and 5 categorical features, 1M rows).
 const benchRows = 1_000_000
 
 var seedBench sync.Once

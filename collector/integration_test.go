@@ -358,7 +358,7 @@ func metricValue(m *dto.Metric) float64 {
 }
 
 // tolerance is how far a metric may be from the oracle: ROC AUC comes from a
-// score histogram (DESIGN: error < 0.005); everything else is exact up to
+// score histogram (docs/statistics.md: error < 0.005); everything else is exact up to
 // float summation order. (Latency quantiles are exact too: ClickHouse's
 // reservoir holds every value below 8192 rows, and interpolates as numpy.)
 func tolerance(key string, want float64) float64 {

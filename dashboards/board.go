@@ -208,7 +208,7 @@ func featureVar() sdk.TemplateVar {
 	return labelValuesVar("feature", "Feature", `label_values(mlmon_feature_psi{model="$model"}, feature)`, true)
 }
 
-// averageVar picks how class metrics are averaged (DESIGN §5).
+// averageVar picks how class metrics are averaged (docs/metrics.md).
 func averageVar() sdk.TemplateVar {
 	var opts []sdk.Option
 	for i, a := range []string{"macro", "weighted", "micro"} {

@@ -274,7 +274,7 @@ func TestDockerfileFinalStage(t *testing.T) {
 		}
 	}
 	if !exposed {
-		t.Error("the exporter's port 9786 (DESIGN.md §4) is not EXPOSEd")
+		t.Error("the exporter's port 9786 (the README's --web.listen-address) is not EXPOSEd")
 	}
 
 	argv := final.entrypoint(t)

@@ -225,7 +225,7 @@ func driftGroup() Group {
 		{
 			Record: DriftedFeaturePSI,
 			// A PSI above its threshold but within what sampling noise
-			// gives at these window sizes is not drift (DESIGN §6).
+			// gives at these window sizes is not drift (docs/statistics.md).
 			Expr: guarded(above("mlmon_feature_psi", "psi_max", "feature"),
 				"mlmon_feature_psi > mlmon_feature_psi_critical_value"),
 		},

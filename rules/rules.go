@@ -30,7 +30,7 @@ func DefaultOptions() Options {
 	return Options{JobSelector: `job=~"mlmon.*"`}
 }
 
-// Tier is an alert tier of DESIGN §7. It decides the severity, which is what
+// Tier is an alert tier of docs/alerting.md. It decides the severity, which is what
 // Alertmanager routes on.
 type Tier string
 

@@ -191,7 +191,7 @@ var requiredAlerts = []string{
 	"MLMonRulesVersionMismatch",
 }
 
-// tierOf is DESIGN §7 for the tier alerts.
+// tierOf is docs/alerting.md's tiers for the tier alerts.
 var tierOf = map[string]string{
 	"MLMonAccuracyDrop":         "critical",
 	"MLMonAccuracyBelowMinimum": "critical",
@@ -233,7 +233,7 @@ func TestAlertConventions(t *testing.T) {
 				t.Errorf("tier %q with severity %q; tiers map to severities %v", tier, a.Labels["severity"], severityOfTier)
 			}
 			if want, ok := tierOf[a.Alert]; ok && tier != want {
-				t.Errorf("tier %q, DESIGN §7 says %q", tier, want)
+				t.Errorf("tier %q, docs/alerting.md says %q", tier, want)
 			}
 			if a.Labels["rules_version"] != rules.Version {
 				t.Errorf("rules_version %q, want %q", a.Labels["rules_version"], rules.Version)

@@ -1,7 +1,7 @@
 """Independent oracle for the drift integration test.
 
 Reads the raw rows (JSON on stdin) and computes the drift and data-quality
-metrics straight from DESIGN §6's definitions with numpy and scipy. Shares no
+metrics straight from docs/statistics.md's definitions with numpy and scipy. Shares no
 code with the exporter. Prints {"metric{labels}": value}.
 """
 import json

@@ -8,7 +8,7 @@
 -- in mlmon.yml has its current drift window merged from those states: a day
 -- of a model is 1440 rows per column instead of every prediction of the day.
 -- The reference stays a full scan of the predictions (computed once and
--- cached). README, "Pre-aggregation", says what is exact and what estimated.
+-- cached). docs/preaggregation.md says what is exact and what estimated.
 --
 -- One table serves every model and any number of columns (long format: one
 -- row per model, column and interval). Its column names are what mlmon

@@ -326,7 +326,7 @@ func foldPreaggregated(cols []Binning, raw []preaggColumn) (ws WindowStats, err 
 // t-digest keeps no centroid above 1% of the values near the median
 // (4·q·(1−q)·1%), and the error of a share is bounded by about half a
 // centroid; measured against full scans it is a few tenths of a percent of
-// the values (README, "Pre-aggregation").
+// the values (docs/preaggregation.md).
 func estimateNumeric(c Binning, r preaggColumn) (bins []uint64, outOfRange uint64) {
 	if r.present == 0 {
 		return make([]uint64, len(c.Edges)+1), 0

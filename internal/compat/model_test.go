@@ -968,7 +968,7 @@ func floats(xs []uint64) []float64 {
 	return out
 }
 
-// compareMetrics holds the engines' metrics to DESIGN §6: the same series,
+// compareMetrics holds the engines' metrics to docs/statistics.md: the same series,
 // ROC AUC within 0.005 (it comes from a score histogram), everything else
 // equal up to float summation order.
 func compareMetrics(t *testing.T, a, b *metrics) {

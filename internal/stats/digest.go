@@ -5,7 +5,7 @@ import "math"
 // DigestCDF is the distribution a merged t-digest describes, as points
 // (value, share at or below) from the exact minimum (share 0) through the
 // digest's quantiles to the exact maximum (share 1). The pre-aggregated drift
-// window (README, "Pre-aggregation") has no rows to bin, only each interval's
+// window (docs/preaggregation.md) has no rows to bin, only each interval's
 // digest, minimum and maximum: its bins are estimated from this distribution.
 //
 // Values compare as Float32, the digest's precision: a value the digest

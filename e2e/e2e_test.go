@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,6 +25,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mlmon/mlmon/internal/freeport"
 	"github.com/mlmon/mlmon/internal/stacktest"
 )
 
@@ -274,12 +274,12 @@ func amAlerts(t *testing.T, addr string) map[string]string {
 }
 
 func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	t.Helper()
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 func TestAlertsEndToEnd(t *testing.T) {

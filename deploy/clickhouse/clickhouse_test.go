@@ -19,7 +19,6 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -41,6 +40,7 @@ import (
 	"github.com/mlmon/mlmon/internal/chquery"
 	"github.com/mlmon/mlmon/internal/chtest"
 	"github.com/mlmon/mlmon/internal/config"
+	"github.com/mlmon/mlmon/internal/freeport"
 )
 
 var (
@@ -657,12 +657,10 @@ func writeWithAddr(t *testing.T, src, dst, addr string) {
 // is ready, and scrapes it once as Prometheus would.
 func scrape(t *testing.T, configFile string, env []string, timeoutHeader string) map[string]*dto.MetricFamily {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
 	var log bytes.Buffer
 	cmd := exec.Command(filepath.Join(binDir, "exporter"), "--config.file="+configFile, "--web.listen-address="+addr)
 	for _, kv := range os.Environ() {

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +18,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/mlmon/mlmon/internal/freeport"
 )
 
 // Server is a running private ClickHouse instance.
@@ -60,7 +61,7 @@ func Start(dir string) (*Server, error) {
 	// A port found free can be taken by a parallel test package before the
 	// server binds it: such a start is retried on other ports.
 	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(3)
+		ports, err := freeport.Ports(3)
 		if err != nil {
 			return nil, err
 		}
@@ -300,25 +301,6 @@ func (s *Server) waitReady(timeout time.Duration) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 func tail(b []byte, n int) []byte {

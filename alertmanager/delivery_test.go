@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mlmon/mlmon/internal/freeport"
 )
 
 // notification is one request a receiver got from Alertmanager.
@@ -121,23 +122,15 @@ func testConfig(t *testing.T, dir, base string) map[string]any {
 	return cfg
 }
 
-// freePort returns a loopback port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // startAlertmanager runs a private Alertmanager on loopback, clustering off,
 // until the test ends, and returns its base URL once it is ready.
 func startAlertmanager(t *testing.T, configPath string) string {
 	t.Helper()
 	bin := binary(t, "prometheus-alertmanager", "alertmanager")
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr, err := freeport.Addr()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var logs bytes.Buffer
 	cmd := exec.Command(bin,
 		"--config.file="+configPath,

@@ -1,16 +1,9 @@
-// Package e2e runs the user's three steps together on the local stack: a
-// real ClickHouse with demo data, the exporter, Prometheus evaluating the
-// shipped rules, and Alertmanager routing with the shipped routes to a
-// webhook recorder. Only time is shortened (every rule's `for`, the
-// evaluation interval, Alertmanager's group timings), by configuration
-// written for the test: the shipped files are read, never edited.
 package e2e
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -26,6 +19,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/mlmon/mlmon/internal/freeport"
 	"github.com/mlmon/mlmon/internal/stacktest"
 )
 
@@ -274,12 +268,12 @@ func amAlerts(t *testing.T, addr string) map[string]string {
 }
 
 func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	t.Helper()
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 func TestAlertsEndToEnd(t *testing.T) {

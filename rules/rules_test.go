@@ -4,8 +4,6 @@ package rules_test
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/mlmon/mlmon/collector"
 	"github.com/mlmon/mlmon/internal/config"
+	"github.com/mlmon/mlmon/internal/promqlnames"
 	"github.com/mlmon/mlmon/rules"
 )
 
@@ -322,7 +321,7 @@ func TestMetricNames(t *testing.T) {
 		// group: groups run concurrently, rules in a group in order.
 		recorded := map[string]bool{}
 		for _, r := range g.Rules {
-			names, err := metricNames(r.Expr)
+			names, err := promqlnames.MetricNames(r.Expr)
 			if err != nil {
 				t.Errorf("%s%s: %v", r.Alert, r.Record, err)
 				continue
@@ -350,199 +349,6 @@ func TestMetricNames(t *testing.T) {
 				}
 				recorded[r.Record] = true
 			}
-		}
-	}
-}
-
-// metricNames returns the metric names a PromQL expression reads. It is a
-// tokenizer, not a parser: it drops strings, label matchers, ranges, label
-// lists of by/without/on/ignoring/group_*, keywords, aggregations and
-// function names; every other identifier is a metric name.
-func metricNames(expr string) ([]string, error) {
-	toks, err := lex(expr)
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for i := 0; i < len(toks); i++ {
-		tok := toks[i]
-		if !isIdent(tok) {
-			if tok == "{" {
-				return nil, errors.New("selector without a metric name: not supported by this check")
-			}
-			continue
-		}
-		next := ""
-		if i+1 < len(toks) {
-			next = toks[i+1]
-		}
-		switch lower := strings.ToLower(tok); {
-		case labelListKeywords[lower]:
-			if next == "(" {
-				i = skipParens(toks, i+1)
-			}
-		case keywords[lower], aggregations[lower]:
-		case next == "(":
-			// A function call.
-		default:
-			if !slices.Contains(names, tok) {
-				names = append(names, tok)
-			}
-			if next == "{" {
-				i++ // the selector's matchers were dropped by lex
-			}
-		}
-	}
-	slices.Sort(names)
-	return names, nil
-}
-
-var (
-	labelListKeywords = set("by", "without", "on", "ignoring", "group_left", "group_right")
-	keywords          = set("and", "or", "unless", "bool", "offset", "atan2", "inf", "nan")
-	aggregations      = set("sum", "min", "max", "avg", "group", "stddev", "stdvar", "count",
-		"count_values", "bottomk", "topk", "quantile", "limitk", "limit_ratio")
-)
-
-func set(ss ...string) map[string]bool {
-	m := map[string]bool{}
-	for _, s := range ss {
-		m[s] = true
-	}
-	return m
-}
-
-func isIdent(tok string) bool {
-	c := tok[0]
-	return c == '_' || c == ':' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
-}
-
-// skipParens returns the index of the parenthesis closing the one at i.
-func skipParens(toks []string, i int) int {
-	depth := 0
-	for ; i < len(toks); i++ {
-		switch toks[i] {
-		case "(":
-			depth++
-		case ")":
-			depth--
-			if depth == 0 {
-				return i
-			}
-		}
-	}
-	return i
-}
-
-// lex splits an expression into identifiers, numbers and single-character
-// punctuation. Strings, comments and the insides of {…} and […] are
-// dropped: they hold label names, values and durations, never metric names.
-// A `{` is kept as a marker so that bare selectors can be reported.
-func lex(s string) ([]string, error) {
-	var toks []string
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			i++
-		case c == '#':
-			for i < len(s) && s[i] != '\n' {
-				i++
-			}
-		case c == '"' || c == '\'' || c == '`':
-			end, err := skipString(s, i)
-			if err != nil {
-				return nil, err
-			}
-			i = end
-		case c == '{' || c == '[':
-			closer := byte('}')
-			if c == '[' {
-				closer = ']'
-			}
-			j := i + 1
-			for j < len(s) && s[j] != closer {
-				if s[j] == '"' || s[j] == '\'' || s[j] == '`' {
-					end, err := skipString(s, j)
-					if err != nil {
-						return nil, err
-					}
-					j = end
-					continue
-				}
-				j++
-			}
-			if j == len(s) {
-				return nil, fmt.Errorf("unclosed %q", c)
-			}
-			if c == '{' {
-				toks = append(toks, "{")
-			}
-			i = j + 1
-		case c == '_' || c == ':' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z':
-			j := i
-			for j < len(s) && (s[j] == '_' || s[j] == ':' || 'a' <= s[j] && s[j] <= 'z' || 'A' <= s[j] && s[j] <= 'Z' || '0' <= s[j] && s[j] <= '9') {
-				j++
-			}
-			toks = append(toks, s[i:j])
-			i = j
-		case '0' <= c && c <= '9' || c == '.':
-			// Numbers, hex and durations (offset 5m): none is a name.
-			j := i
-			for j < len(s) && (s[j] == '.' || s[j] == '_' || 'a' <= s[j] && s[j] <= 'z' || 'A' <= s[j] && s[j] <= 'Z' || '0' <= s[j] && s[j] <= '9') {
-				j++
-			}
-			toks = append(toks, "0")
-			i = j
-		default:
-			toks = append(toks, string(c))
-			i++
-		}
-	}
-	return toks, nil
-}
-
-func skipString(s string, i int) (int, error) {
-	q := s[i]
-	for j := i + 1; j < len(s); j++ {
-		switch {
-		case s[j] == '\\' && q != '`':
-			j++
-		case s[j] == q:
-			return j + 1, nil
-		}
-	}
-	return 0, errors.New("unterminated string")
-}
-
-func TestMetricNamesTokenizer(t *testing.T) {
-	for _, tc := range []struct {
-		expr string
-		want []string
-	}{
-		{`up{job=~"mlmon.*"} == 0`, []string{"up"}},
-		{`increase(mlmon_query_errors_total[15m]) > 0`, []string{"mlmon_query_errors_total"}},
-		{`count without (feature) (a:mlmon_x:count) or group without (feature) (mlmon_feature_psi) * 0`,
-			[]string{"a:mlmon_x:count", "mlmon_feature_psi"}},
-		{`(time() - mlmon_last_prediction_timestamp_seconds) > ignoring (threshold) group_left () mlmon_alert_threshold{threshold="x"}`,
-			[]string{"mlmon_alert_threshold", "mlmon_last_prediction_timestamp_seconds"}},
-		{`sum by (model, "odd") (rate(mlmon_a[5m] offset 1h)) / on (model) group_right (task) mlmon_b`,
-			[]string{"mlmon_a", "mlmon_b"}},
-		{`topk(3, mlmon_a{l="}"}) and bool mlmon_b # mlmon_comment`, []string{"mlmon_a", "mlmon_b"}},
-		{`max(mlmon_a) without (feature) > 1e-3 unless NaN`, []string{"mlmon_a"}},
-	} {
-		got, err := metricNames(tc.expr)
-		if err != nil {
-			t.Errorf("%s: %v", tc.expr, err)
-			continue
-		}
-		if !slices.Equal(got, tc.want) {
-			t.Errorf("%s: got %v, want %v", tc.expr, got, tc.want)
-		}
-	}
-	for _, bad := range []string{`{__name__="mlmon_a"}`, `mlmon_a{l="x}`, `mlmon_a[5m`} {
-		if _, err := metricNames(bad); err == nil {
-			t.Errorf("%s: no error", bad)
 		}
 	}
 }

@@ -1,5 +1,3 @@
-// Package rules is the source of truth of mlmon's alerting and recording
-// rules.
 package rules
 
 // Version is the semantic version of the rules bundle. The exporter reports

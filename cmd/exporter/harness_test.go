@@ -2,14 +2,13 @@ package main
 
 // The harness of the reliability and security tests: the real exporter
 // binary (built once in TestMain) run with any flags and environment, its
-// JSON log parsed line by line, its scrapes parsed into series, and private
-// ClickHouse servers started with command-line overrides (TLS, a users
-// file) that chtest does not offer.
+// JSON log parsed line by line, and its scrapes parsed into series. Private
+// ClickHouse servers come from chtest (chtest.StartWith for TLS and a users
+// file).
 
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,13 +24,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-
-	"github.com/mlmon/mlmon/internal/chtest"
 )
 
 // lockedBuffer collects a process's output while the test reads it.
@@ -86,7 +81,7 @@ func runExporter(t testing.TB, opts exporterOpts) *proc {
 	if opts.scheme == "" {
 		opts.scheme = "http"
 	}
-	addr := freeAddr(t.(*testing.T))
+	addr := freeAddr(t)
 	args := append([]string{"--config.file=" + opts.config, "--web.listen-address=" + addr,
 		"--log.level=debug", "--log.format=json"}, opts.args...)
 	p := &proc{t: t, logs: &lockedBuffer{}, base: opts.scheme + "://" + addr, opts: opts, exited: make(chan struct{})}
@@ -279,148 +274,6 @@ func writeFile(t testing.TB, dir, name, content string) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// chServer is a private ClickHouse started like chtest does, plus
-// command-line overrides of the packaged configuration (TLS ports and
-// certificates, a users file). It is stopped when the test ends.
-type chServer struct {
-	dir              string
-	tcpPort, tlsPort int
-	cmd              *exec.Cmd
-	done             chan error
-	conn             driver.Conn // as the packaged "default" user
-}
-
-// startClickHouse starts a server in dir with extra "--key=value"
-// overrides of the packaged configuration (chtest.ConfigFile); tls asks for
-// a tcp_port_secure (the overrides must then name the certificate and key).
-// A missing server fails the test.
-func startClickHouse(t *testing.T, dir string, tls bool, overrides ...string) *chServer {
-	t.Helper()
-	// A port found free can be taken by a parallel test package before the
-	// server binds it: such a start is retried on other ports.
-	for attempt := 1; ; attempt++ {
-		s, err := tryStartClickHouse(t, dir, tls, overrides...)
-		if err == nil {
-			return s
-		}
-		if !strings.Contains(err.Error(), "Address already in use") || attempt == 3 {
-			t.Fatal(err)
-		}
-		t.Logf("attempt %d: %v", attempt, err)
-	}
-}
-
-func tryStartClickHouse(t *testing.T, dir string, tls bool, overrides ...string) (*chServer, error) {
-	t.Helper()
-	bin, err := exec.LookPath("clickhouse-server")
-	args := []string{}
-	if err != nil {
-		if bin, err = exec.LookPath("clickhouse"); err != nil {
-			t.Fatal("clickhouse-server not found on PATH (apt-get install clickhouse-server)")
-		}
-		args = append(args, "server")
-	}
-	for _, sub := range []string{"data/tmp", "data/user_files", "data/format_schemas"} {
-		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ports := make([]int, 4)
-	for i := range ports {
-		_, port, _ := strings.Cut(freeAddr(t), ":")
-		ports[i], _ = strconv.Atoi(port)
-	}
-	s := &chServer{dir: dir, tcpPort: ports[0], done: make(chan error, 1)}
-	data := filepath.Join(dir, "data")
-	args = append(args, "--config-file="+chtest.ConfigFile, "--",
-		"--path="+data+"/",
-		"--tmp_path="+filepath.Join(data, "tmp")+"/",
-		"--user_files_path="+filepath.Join(data, "user_files")+"/",
-		"--format_schema_path="+filepath.Join(data, "format_schemas")+"/",
-		"--tcp_port="+strconv.Itoa(ports[0]),
-		"--http_port="+strconv.Itoa(ports[1]),
-		"--interserver_http_port="+strconv.Itoa(ports[2]),
-		"--listen_host=127.0.0.1",
-		"--logger.log="+filepath.Join(dir, "server.log"),
-		"--logger.errorlog="+filepath.Join(dir, "server.err.log"),
-		"--logger.level=warning",
-	)
-	if tls {
-		s.tlsPort = ports[3]
-		args = append(args, "--tcp_port_secure="+strconv.Itoa(ports[3]))
-	}
-	args = append(args, overrides...)
-	out, err := os.Create(filepath.Join(dir, "stdout.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.cmd = exec.Command(bin, args...)
-	s.cmd.Stdout, s.cmd.Stderr = out, out
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := s.cmd.Start(); err != nil {
-		out.Close()
-		t.Fatal(err)
-	}
-	go func() { s.done <- s.cmd.Wait(); out.Close() }()
-	t.Cleanup(s.stop)
-	if s.conn, err = clickhouse.Open(&clickhouse.Options{Addr: []string{s.addr()}, DialTimeout: time.Second}); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err = s.conn.Ping(ctx)
-		cancel()
-		if err == nil {
-			return s, nil
-		}
-		select {
-		case werr := <-s.done:
-			s.done <- werr
-			log, _ := os.ReadFile(filepath.Join(dir, "server.err.log"))
-			return nil, fmt.Errorf("clickhouse exited: %v\n%s", werr, tailBytes(log, 3000))
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("clickhouse not ready: %v", err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func (s *chServer) addr() string    { return "127.0.0.1:" + strconv.Itoa(s.tcpPort) }
-func (s *chServer) tlsAddr() string { return "127.0.0.1:" + strconv.Itoa(s.tlsPort) }
-
-func (s *chServer) exec(t *testing.T, stmts ...string) {
-	t.Helper()
-	for _, q := range stmts {
-		if err := s.conn.Exec(context.Background(), q); err != nil {
-			t.Fatalf("exec %q: %v", q, err)
-		}
-	}
-}
-
-func (s *chServer) stop() {
-	if s.conn != nil {
-		s.conn.Close()
-	}
-	pid := s.cmd.Process.Pid
-	_ = syscall.Kill(-pid, syscall.SIGTERM)
-	select {
-	case err := <-s.done:
-		s.done <- err
-	case <-time.After(15 * time.Second):
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-	}
-}
-
-func tailBytes(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
 }
 
 // logsWith returns the log lines whose every given attribute contains the

@@ -1,5 +1,3 @@
-// Command exporter serves mlmon's model-monitoring metrics from ClickHouse.
-// This file is wiring only: flags, logging, HTTP endpoints and reloads.
 package main
 
 import (

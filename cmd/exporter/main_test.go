@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mlmon/mlmon/internal/chtest"
+	"github.com/mlmon/mlmon/internal/freeport"
 )
 
 var (
@@ -53,13 +53,14 @@ func writeConfig(t *testing.T, path, addr string, models ...string) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// freeAddr is a loopback address nobody listens on right now.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // startExporter runs the real binary and waits until it is ready.

@@ -275,17 +275,23 @@ func TestClickHouseTLSPasswordAndReadOnly(t *testing.T) {
 	otherCA := writeFile(t, dir, "other-ca.pem", string(newCA(t, "some other CA").pem))
 	password := "mlmon-pw-" + randomHex(t, 16)
 	users := writeFile(t, dir, "users.xml", usersXML(t, password))
-	srv := startClickHouse(t, filepath.Join(dir, "ch"), true,
-		"--users_config="+users,
-		"--openSSL.server.certificateFile="+crt,
-		"--openSSL.server.privateKeyFile="+key,
+	srv, err := chtest.StartWith(filepath.Join(dir, "ch"), chtest.Options{TLS: true, Overrides: []string{
+		"--users_config=" + users,
+		"--openSSL.server.certificateFile=" + crt,
+		"--openSSL.server.privateKeyFile=" + key,
 		"--openSSL.server.dhParamsFile=", // the packaged path does not exist
-	)
-	srv.exec(t,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	if err := srv.Exec(context.Background(),
 		"CREATE TABLE p (ts DateTime, request_id String, prediction Float64, x Float64) ENGINE = MergeTree ORDER BY ts",
 		"INSERT INTO p SELECT now() - 10 - number, toString(number), number % 10, number % 13 FROM numbers(3000)",
 		"INSERT INTO p SELECT now() - 3700 - number, toString(number), number % 10, number % 13 FROM numbers(3000)",
-	)
+	); err != nil {
+		t.Fatal(err)
+	}
 
 	configFile := func(name, addr, user, clickhouseExtra string) string {
 		return writeFile(t, dir, name+".yml", fmt.Sprintf("clickhouse: {addr: [%q], username: %s, dial_timeout: 2s%s}\nmodels:\n",
@@ -304,17 +310,17 @@ func TestClickHouseTLSPasswordAndReadOnly(t *testing.T) {
 		up     float64
 		logs   string // a log line must contain this
 	}{
-		{"tls, password from the environment", configFile("tls-env", srv.tlsAddr(), "mlmon", withTLS(caFile)),
+		{"tls, password from the environment", configFile("tls-env", srv.TLSAddr(), "mlmon", withTLS(caFile)),
 			[]string{"MLMON_CLICKHOUSE_PASSWORD=" + password}, 1, ""},
-		{"tls, password from a file", configFile("tls-file", srv.tlsAddr(), "mlmon", withTLS(caFile)+", password_file: "+pwFile),
+		{"tls, password from a file", configFile("tls-file", srv.TLSAddr(), "mlmon", withTLS(caFile)+", password_file: "+pwFile),
 			nil, 1, ""},
-		{"tls, wrong password", configFile("tls-wrong", srv.tlsAddr(), "mlmon", withTLS(caFile)),
+		{"tls, wrong password", configFile("tls-wrong", srv.TLSAddr(), "mlmon", withTLS(caFile)),
 			[]string{"MLMON_CLICKHOUSE_PASSWORD=" + wrong}, 0, "assword"},
-		{"tls, certificate of an unknown CA", configFile("tls-other-ca", srv.tlsAddr(), "mlmon", withTLS(otherCA)),
+		{"tls, certificate of an unknown CA", configFile("tls-other-ca", srv.TLSAddr(), "mlmon", withTLS(otherCA)),
 			[]string{"MLMON_CLICKHOUSE_PASSWORD=" + password}, 0, "certificate"},
-		{"plain TCP to the TLS port", configFile("tls-port-plain", srv.tlsAddr(), "mlmon", ""),
+		{"plain TCP to the TLS port", configFile("tls-port-plain", srv.TLSAddr(), "mlmon", ""),
 			[]string{"MLMON_CLICKHOUSE_PASSWORD=" + password}, 0, "clickhouse unreachable"},
-		{"plain TCP, readonly = 2 user", configFile("plain", srv.addr(), "mlmon", ""),
+		{"plain TCP, readonly = 2 user", configFile("plain", srv.Addr(), "mlmon", ""),
 			[]string{"MLMON_CLICKHOUSE_PASSWORD=" + password}, 1, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -358,7 +364,7 @@ func TestClickHouseTLSPasswordAndReadOnly(t *testing.T) {
 	// for the docs (on 18.16 the scrape succeeds; see below why that user
 	// is unfit all the same).
 	t.Run("scrape as a readonly = 1 user", func(t *testing.T) {
-		exp := runExporter(t, exporterOpts{config: configFile("ro1", srv.addr(), "mlmon_ro1", ""),
+		exp := runExporter(t, exporterOpts{config: configFile("ro1", srv.Addr(), "mlmon_ro1", ""),
 			env: []string{"MLMON_CLICKHOUSE_PASSWORD=" + password}})
 		got := exp.metrics("5")
 		t.Logf("readonly = 1: mlmon_clickhouse_up %v, mlmon_scrape_success %v, errors %v", got[`mlmon_clickhouse_up{}`],
@@ -377,7 +383,7 @@ func TestClickHouseTLSPasswordAndReadOnly(t *testing.T) {
 		effective bool
 	}{{"mlmon", true}, {"mlmon_ro1", false}} {
 		t.Run("deadline as "+c.user, func(t *testing.T) {
-			cfg, err := config.Parse([]byte(fmt.Sprintf("clickhouse: {addr: [%q], username: %s, password_file: %s}\n", srv.addr(), c.user, pwFile) +
+			cfg, err := config.Parse([]byte(fmt.Sprintf("clickhouse: {addr: [%q], username: %s, password_file: %s}\n", srv.Addr(), c.user, pwFile) +
 				"models: [{name: m, task: regression, predictions: {table: p, timestamp: ts, id: request_id, prediction: prediction}}]\n"))
 			if err != nil {
 				t.Fatal(err)

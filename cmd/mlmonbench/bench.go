@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mlmon/mlmon/internal/chtest"
+	"github.com/mlmon/mlmon/internal/freeport"
 )
 
 const models = 3
@@ -305,10 +306,8 @@ func (b *bench) scrape(numeric, categorical int, sc scenario, between func()) sc
 	}
 	path := filepath.Join(b.dir, "mlmon.yml")
 	check(os.WriteFile(path, []byte(cfg.String()), 0o644))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	check(err)
-	addr := ln.Addr().String()
-	ln.Close()
 	logFile, err := os.Create(filepath.Join(b.dir, "exporter.log"))
 	check(err)
 	defer logFile.Close()

@@ -1,8 +1,7 @@
-// Command gen writes mlmon's dashboards: the JSON of every board and the
-// Kubernetes ConfigMap carrying them (go generate ./dashboards/...).
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -43,7 +42,12 @@ func generate(dir string) error {
 		}
 	}
 	for name, b := range files {
+		// Write only on change, so that regenerating leaves file times
+		// (and editors' buffers) alone when nothing moved.
 		p := filepath.Join(dir, filepath.FromSlash(name))
+		if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, b) {
+			continue
+		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}

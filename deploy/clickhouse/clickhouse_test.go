@@ -1,14 +1,3 @@
-// Package clickhouse_test checks the ClickHouse side of the deployment on
-// real servers: schema.sql on ClickHouse 18.16, the read-only user of
-// users.d/mlmon.xml loaded unchanged into a server's users.d, and the
-// exporter binary scraping, as that user and with the Kubernetes and
-// compose configurations, tables written by the demo data writer.
-//
-// Two private servers run for the whole package: "prod" has the shipped
-// users file plus a password override, as an operator would install it;
-// "demo" has the shipped users file plus the compose stack's override.
-// chtest starts a server from chtest.ConfigFile; each server here gets a
-// copy of the packaged configuration directory with its own users.d.
 package clickhouse_test
 
 import (
@@ -19,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -41,6 +29,7 @@ import (
 	"github.com/mlmon/mlmon/internal/chquery"
 	"github.com/mlmon/mlmon/internal/chtest"
 	"github.com/mlmon/mlmon/internal/config"
+	"github.com/mlmon/mlmon/internal/freeport"
 )
 
 var (
@@ -657,12 +646,10 @@ func writeWithAddr(t *testing.T, src, dst, addr string) {
 // is ready, and scrapes it once as Prometheus would.
 func scrape(t *testing.T, configFile string, env []string, timeoutHeader string) map[string]*dto.MetricFamily {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
 	var log bytes.Buffer
 	cmd := exec.Command(filepath.Join(binDir, "exporter"), "--config.file="+configFile, "--web.listen-address="+addr)
 	for _, kv := range os.Environ() {

@@ -2,33 +2,30 @@ package chquery
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/mlmon/mlmon/internal/config"
 )
 
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-
 // quoteIdent quotes a column name. The config package validates identifiers at
-// load time; the check here keeps a builder from ever splicing anything else.
+// load time; the check here, by the same rule (config.ValidIdentifier), keeps
+// a builder from ever splicing anything else.
 func quoteIdent(name string) (string, error) {
-	if !identRE.MatchString(name) {
+	if !config.ValidIdentifier(name) {
 		return "", fmt.Errorf("invalid identifier %q", name)
 	}
 	return "`" + name + "`", nil
 }
 
-// quoteTable quotes a table name, optionally qualified as db.table.
+// quoteTable quotes a table name, optionally qualified as db.table
+// (config.ValidTable).
 func quoteTable(name string) (string, error) {
-	parts := strings.Split(name, ".")
-	if len(parts) > 2 {
+	if !config.ValidTable(name) {
 		return "", fmt.Errorf("invalid table name %q", name)
 	}
+	parts := strings.Split(name, ".")
 	for i, p := range parts {
-		q, err := quoteIdent(p)
-		if err != nil {
-			return "", fmt.Errorf("invalid table name %q", name)
-		}
-		parts[i] = q
+		parts[i] = "`" + p + "`"
 	}
 	return strings.Join(parts, "."), nil
 }

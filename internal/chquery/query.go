@@ -15,8 +15,11 @@ func (w Window) Duration() time.Duration { return w.To.Sub(w.From) }
 
 // Query is one SQL statement with its client-side bound arguments.
 type Query struct {
-	// Name is short and stable: it is the `query` label of
-	// mlmon_query_errors_total and part of the ClickHouse query_id.
+	// Name is short and stable: it is part of the ClickHouse query_id,
+	// names the query in its errors and debug log line, and is passed to
+	// the Observer. The `query` label of mlmon_query_errors_total is not
+	// taken from it: the collector counts a failure under its own name for
+	// the step that ran the query, which may run several.
 	Name string
 	SQL  string
 	Args []any

@@ -1,14 +1,9 @@
-// Package chtest starts a private ClickHouse server for integration tests: a
-// real server from the machine's packages, on free loopback ports, with its
-// data in a temporary directory. No mocks: the tests that use it exercise the
-// SQL exactly as production does.
 package chtest
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +14,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/mlmon/mlmon/internal/freeport"
 )
 
 // Server is a running private ClickHouse instance.
@@ -26,7 +23,9 @@ type Server struct {
 	Dir       string
 	TCPPort   int
 	HTTPPort  int
+	TLSPort   int // 0 unless started with Options.TLS
 	interPort int
+	overrides []string
 	config    string // the configuration file it starts from
 	bin       []string
 	cmd       *exec.Cmd
@@ -53,18 +52,43 @@ var ConfigFile = "/etc/clickhouse-server/config.xml"
 // Start launches a server under dir (created if missing) and waits until it
 // answers queries.
 func Start(dir string) (*Server, error) {
+	return StartWith(dir, Options{})
+}
+
+// Options are what a test may change in the packaged configuration.
+type Options struct {
+	// TLS adds a native-protocol TLS port (tcp_port_secure, Server.TLSPort);
+	// Overrides must then name the certificate and key.
+	TLS bool
+	// Overrides are extra "--key=value" overrides of the packaged
+	// configuration (ConfigFile), such as a users file, given after the
+	// instance's paths and ports.
+	Overrides []string
+}
+
+// StartWith is Start with command-line overrides of the packaged
+// configuration.
+func StartWith(dir string, opts Options) (*Server, error) {
 	bin, err := binary()
 	if err != nil {
 		return nil, err
 	}
+	n := 3
+	if opts.TLS {
+		n = 4
+	}
 	// A port found free can be taken by a parallel test package before the
 	// server binds it: such a start is retried on other ports.
 	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(3)
+		ports, err := freeport.Ports(n)
 		if err != nil {
 			return nil, err
 		}
-		s := &Server{Dir: dir, TCPPort: ports[0], HTTPPort: ports[1], interPort: ports[2], config: ConfigFile, bin: bin}
+		s := &Server{Dir: dir, TCPPort: ports[0], HTTPPort: ports[1], interPort: ports[2], config: ConfigFile, bin: bin,
+			overrides: opts.Overrides}
+		if opts.TLS {
+			s.TLSPort = ports[3]
+		}
 		err = s.start()
 		if err == nil {
 			return s, nil
@@ -101,6 +125,10 @@ func (s *Server) start() error {
 		"--logger.errorlog="+filepath.Join(dir, "server.err.log"),
 		"--logger.level=warning",
 	)
+	if s.TLSPort != 0 {
+		args = append(args, "--tcp_port_secure="+strconv.Itoa(s.TLSPort))
+	}
+	args = append(args, s.overrides...)
 	out, err := os.OpenFile(filepath.Join(dir, "stdout.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
@@ -244,6 +272,9 @@ func runningThreads(pid int) ([]string, error) {
 // Addr is the native-protocol address.
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.TCPPort) }
 
+// TLSAddr is the native-protocol TLS address, when started with Options.TLS.
+func (s *Server) TLSAddr() string { return "127.0.0.1:" + strconv.Itoa(s.TLSPort) }
+
 // Conn is a connection for seeding data.
 func (s *Server) Conn() driver.Conn { return s.conn }
 
@@ -300,25 +331,6 @@ func (s *Server) waitReady(timeout time.Duration) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 func tail(b []byte, n int) []byte {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/mlmon/mlmon/internal/freeport"
 )
 
 // Clusters names the clusters a set of servers knows: cluster name → its
@@ -74,7 +76,7 @@ func StartClusterWith(dir string, n int, clusters Clusters, opts ClusterOptions)
 }
 
 func startCluster(dir string, bin []string, n int, clusters Clusters, opts ClusterOptions) ([]*Server, error) {
-	ports, err := freePorts(3 * n)
+	ports, err := freeport.Ports(3 * n)
 	if err != nil {
 		return nil, err
 	}

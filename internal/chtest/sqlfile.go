@@ -7,23 +7,30 @@ import (
 )
 
 // Statements reads a SQL file such as deploy/clickhouse/schema.sql and
-// splits it into statements, dropping `--` comments, so that tests and
-// benchmarks apply the shipped DDL as it is.
+// splits it with SplitSQL, so that tests and benchmarks apply the shipped
+// DDL as it is.
 func Statements(file string) ([]string, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("read SQL: %w", err)
 	}
-	var code strings.Builder
-	for _, line := range strings.Split(string(data), "\n") {
-		line, _, _ = strings.Cut(line, "--")
-		code.WriteString(line + "\n")
+	return SplitSQL(string(data)), nil
+}
+
+// SplitSQL splits a script into statements (the native protocol takes one
+// statement per query): "--" comments removed, then split on ";", empty
+// statements left out. It is for the shipped DDL, which has no "--" or ";"
+// inside string literals.
+func SplitSQL(script string) []string {
+	lines := strings.Split(script, "\n")
+	for i, line := range lines {
+		lines[i], _, _ = strings.Cut(line, "--")
 	}
-	var out []string
-	for _, s := range strings.Split(code.String(), ";") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
+	var stmts []string
+	for _, stmt := range strings.Split(strings.Join(lines, "\n"), ";") {
+		if stmt = strings.TrimSpace(stmt); stmt != "" {
+			stmts = append(stmts, stmt)
 		}
 	}
-	return out, nil
+	return stmts
 }

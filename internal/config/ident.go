@@ -3,7 +3,9 @@ package config
 import "gopkg.in/yaml.v3"
 
 // ValidIdentifier reports whether s is a plain SQL identifier:
-// [A-Za-z_][A-Za-z0-9_]*.
+// [A-Za-z_][A-Za-z0-9_]*. It is the one identifier rule of mlmon: the
+// configuration checks names with it at load time, and chquery checks every
+// name again with it before quoting it into SQL.
 func ValidIdentifier(s string) bool {
 	if s == "" {
 		return false

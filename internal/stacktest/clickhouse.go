@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
+
+	"github.com/mlmon/mlmon/internal/chtest"
 )
 
 // SchemaFile is the demo schema, relative to the repository root.
@@ -20,29 +21,10 @@ func (s *Stack) applySchema() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
 	defer cancel()
-	for _, stmt := range SplitSQL(string(b)) {
+	for _, stmt := range chtest.SplitSQL(string(b)) {
 		if err := s.ClickHouse.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("%s: %w", SchemaFile, err)
 		}
 	}
 	return nil
-}
-
-// SplitSQL splits a script into statements: "--" comments removed, then
-// split on ";", empty statements left out. It is for the shipped DDL, which
-// has no "--" or ";" inside string literals.
-func SplitSQL(script string) []string {
-	lines := strings.Split(script, "\n")
-	for i, line := range lines {
-		if c := strings.Index(line, "--"); c >= 0 {
-			lines[i] = line[:c]
-		}
-	}
-	var stmts []string
-	for _, stmt := range strings.Split(strings.Join(lines, "\n"), ";") {
-		if stmt = strings.TrimSpace(stmt); stmt != "" {
-			stmts = append(stmts, stmt)
-		}
-	}
-	return stmts
 }

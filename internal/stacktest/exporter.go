@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/mlmon/mlmon/internal/freeport"
 )
 
 // DemoConfig is the shipped demo configuration the exporter runs with,
@@ -47,7 +49,7 @@ func (s *Stack) startExporter() error {
 	if err := os.WriteFile(s.ExporterConfig, cfg, 0o644); err != nil {
 		return err
 	}
-	if s.ExporterAddr, err = freeAddr(); err != nil {
+	if s.ExporterAddr, err = freeport.Addr(); err != nil {
 		return err
 	}
 	args := append([]string{"--config.file=" + s.ExporterConfig, "--web.listen-address=" + s.ExporterAddr}, defaultExporterArgs...)

@@ -3,7 +3,6 @@ package stacktest
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,15 +121,4 @@ func poll(p *proc, timeout time.Duration, what string, ready func() error) error
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// freeAddr returns a loopback address nobody listens on right now. Another
-// process may take it before ours binds; the start-up error then says so.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mlmon/mlmon/internal/freeport"
 )
 
 // DefaultRuleFile is loaded when Options.RuleFiles is nil and it exists.
@@ -79,7 +81,7 @@ func (s *Stack) startPrometheus() error {
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	if s.PrometheusAddr, err = freeAddr(); err != nil {
+	if s.PrometheusAddr, err = freeport.Addr(); err != nil {
 		return err
 	}
 	s.prometheus, err = startProc(s.Dir, "prometheus", "prometheus",

@@ -10,8 +10,12 @@ import (
 // stays finite.
 const PSIEpsilon = 0.0001
 
-// OtherCategory is the bin that collects every categorical value outside the
-// reference window's top categories.
+// OtherCategory is the name of the bucket everything outside a kept top-K
+// falls into: in drift, the bin of every categorical value outside the
+// reference window's top categories; in classification, the class every
+// label outside the max_classes most frequent ones is folded into (the
+// per-class and confusion-matrix series, and the negative class of a binary
+// model that has none or several).
 const OtherCategory = "__other__"
 
 // QuantileEdges turns the reference window's quantiles at 1/B … (B−1)/B into

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/mlmon/mlmon/internal/chquery"
 	"github.com/mlmon/mlmon/internal/chtest"
 	"github.com/mlmon/mlmon/internal/config"
+	"github.com/mlmon/mlmon/internal/freeport"
 )
 
 // clusterExtraModels adds to integrationConfig a reference of kind table, a
@@ -245,12 +245,10 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 	colo, repl := layouts[0], layouts[2]
 	// Faults, each leaving the cluster as the next one needs it.
 	t.Run("addresses fail over", func(t *testing.T) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		dead, err := freeport.Addr() // nothing listens there
 		if err != nil {
 			t.Fatal(err)
 		}
-		dead := ln.Addr().String()
-		ln.Close()
 		yml := strings.Replace(colo.config(dead, ""), fmt.Sprintf("[%q]", dead), fmt.Sprintf("[%q, %q]", dead, servers[0].Addr()), 1)
 		compareScrapes(t, gather(t, loadTarget(t, yml), NewCounters(), 60*time.Second), want)
 	})

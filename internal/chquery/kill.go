@@ -126,7 +126,7 @@ func (c *Client) kill(id, reason string) {
 		defer c.untrack(id)
 		start := time.Now()
 		giveUp := start.Add(c.queryTimeout + 10*time.Second)
-		killed, warned := false, false
+		killed, warned, stuck := false, false, false
 		for {
 			// A KILL that cannot reach ClickHouse (frozen, restarting) is
 			// retried until it can: a frozen server resumes the query.
@@ -147,19 +147,35 @@ func (c *Client) kill(id, reason string) {
 					return
 				}
 			}
+			listed := false
 			if killed {
 				// ClickHouse stops a killed query at the end of a block.
-				if listed, err := c.listed(id); err == nil && !listed {
+				var err error
+				listed, err = c.listed(id)
+				if err == nil && !listed {
 					c.logger.Debug("killed query gone", "model", q.model, "query", q.name, "query_id", id, "after", time.Since(start))
 					return
 				}
 			}
+			poll := killPoll
 			if time.Now().After(giveUp) {
-				c.logger.Error("killed query may still run in ClickHouse", "model", q.model, "query", q.name, "query_id", id, "since", time.Since(start), "killed", killed)
-				return
+				if !listed {
+					// Never killed, or ClickHouse no longer answers:
+					// max_execution_time or a restart has ended it.
+					c.logger.Error("killed query may still run in ClickHouse", "model", q.model, "query", q.name, "query_id", id, "since", time.Since(start), "killed", killed)
+					return
+				}
+				// Killed and still listed long after: it waits for a lock
+				// (18.16 cannot cancel that). It stays counted, so that the
+				// model starts no more queries to queue behind it.
+				if !stuck {
+					stuck = true
+					c.logger.Error("killed query still runs in ClickHouse; the model's collections are skipped until it ends", "model", q.model, "query", q.name, "query_id", id, "since", time.Since(start))
+				}
+				poll = time.Second
 			}
 			select {
-			case <-time.After(killPoll):
+			case <-time.After(poll):
 			case <-c.closed:
 				return
 			}

@@ -141,7 +141,11 @@ func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string) (
 	if err != nil {
 		return perf{}, err
 	}
-	src := chquery.Source{Window: w, Sampling: sampling, Join: join}
+	locksTwice, err := client.LocksTwice(ctx, m.Name, name)
+	if err != nil {
+		return perf{}, err
+	}
+	src := chquery.Source{Window: w, Sampling: sampling, Join: join, ReadOnce: !locksTwice}
 	if m.Task == config.TaskRegression {
 		r, err := client.Regression(ctx, m.Model, src, name)
 		return perf{regression: &r}, err

@@ -28,6 +28,7 @@ type Client struct {
 	observe      atomic.Pointer[Observer]
 	tables       sync.Map // table name → TableInfo
 	joinsLogged  sync.Map // model → the join strategy logged for it
+	locksTwice   atomic.Pointer[bool]
 
 	killConn driver.Conn // KILL QUERY and system.processes, outside the slots
 	runMu    sync.Mutex

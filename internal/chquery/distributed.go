@@ -317,3 +317,32 @@ func splitTable(table string) (db, name string) {
 	}
 	return db, name
 }
+
+// LocksTwice reports whether one query may lock a table twice on this
+// server without risking a deadlock with a concurrent ALTER or DROP:
+// ClickHouse 19.4 made a query's read locks reentrant (ClickHouse #4535).
+// The server's version is read once per client; name is the query's name
+// for the error counter.
+func (c *Client) LocksTwice(ctx context.Context, model, name string) (bool, error) {
+	if v := c.locksTwice.Load(); v != nil {
+		return *v, nil
+	}
+	var version string
+	if err := c.QueryRow(ctx, model, Query{Name: name, SQL: "SELECT version()"}, &version); err != nil {
+		return false, fmt.Errorf("read the server's version: %w", err)
+	}
+	ok := versionAtLeast(version, 19, 4)
+	c.locksTwice.Store(&ok)
+	return ok, nil
+}
+
+// versionAtLeast compares the major.minor of a ClickHouse version string
+// ("18.16.1", "26.5.1.1") with major.minor; an unreadable one counts as old,
+// which costs speed, never correctness.
+func versionAtLeast(version string, major, minor int) bool {
+	var ma, mi int
+	if _, err := fmt.Sscanf(version, "%d.%d", &ma, &mi); err != nil {
+		return false
+	}
+	return ma > major || ma == major && mi >= minor
+}

@@ -66,3 +66,16 @@ func TestChooseJoin(t *testing.T) {
 		})
 	}
 }
+
+func TestVersionAtLeast(t *testing.T) {
+	for _, tc := range []struct {
+		version string
+		want    bool
+	}{
+		{"18.16.1", false}, {"19.3.9", false}, {"19.4.0.49", true}, {"19.13.1", true}, {"26.5.1.1", true}, {"", false}, {"v26", false},
+	} {
+		if got := versionAtLeast(tc.version, 19, 4); got != tc.want {
+			t.Errorf("versionAtLeast(%q, 19, 4) = %v, want %v", tc.version, got, tc.want)
+		}
+	}
+}

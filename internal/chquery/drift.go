@@ -39,6 +39,10 @@ type Source struct {
 	// Distributed: the table read is a Distributed table, whose shards
 	// aggregate their own rows (see aggregateRows).
 	Distributed bool
+	// ReadOnce: the performance join reads the predictions table once, its
+	// label side unfiltered by the window's ids, for servers on which one
+	// query must not lock a table twice (Client.LocksTwice).
+	ReadOnce bool
 	// Scores asks WindowQuery to count the window's score histogram by
 	// predicted class too (binary models with a score; predictions table
 	// only), in the same pass: see ScoreHistogram.

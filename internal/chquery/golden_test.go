@@ -137,6 +137,8 @@ func goldenCases() []goldenCase {
 		{"_join_initiator", "JoinInitiator", Source{Window: w, Join: JoinInitiator}},
 		{"_sampled_hash", "one server, sampled by a hash of the id", Source{Window: w, Sampling: hash}},
 		{"_sampled_clause", "one server, sampled by the SAMPLE clause", Source{Window: w, Sampling: clause}},
+		{"_read_once", "one server before 19.4, the predictions read once", Source{Window: w, ReadOnce: true}},
+		{"_join_local_read_once", "JoinLocal before 19.4, the predictions read once", Source{Window: w, Join: JoinLocal, ReadOnce: true}},
 	}
 	for _, j := range joins {
 		src := j.src

@@ -116,6 +116,14 @@ func labelJoin(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, sel
 // gathered once and sent to the shards (GLOBAL IN): a plain IN would have
 // every shard read the Distributed predictions table again, which ClickHouse
 // refuses (distributed_product_mode = 'deny').
+//
+// The filter reads the predictions table a second time. Before 19.4
+// (ClickHouse #4535) a query that locks a table twice deadlocks with an
+// ALTER or DROP that asks for the lock between the two: the second read
+// waits for the ALTER, the ALTER for the first read, and KILL cannot end a
+// lock wait. On such servers (src.ReadOnce) the label side keeps every label
+// that arrived since the window's start, and the join drops the ones of
+// other predictions: the same result, at the price of grouping them.
 func labelSide(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, right []string) {
 	p, g := m.Predictions, m.GroundTruth
 	in := " IN "
@@ -124,9 +132,12 @@ func labelSide(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, rig
 	}
 	b.add("(SELECT cityHash64("+ids.col(g.ID)+") AS mlmon_id, "+strings.Join(right, ", ")+
 		" FROM "+ids.table(g.Table)+" WHERE "+labelsSince(ids, m), src.Window.From.Unix())
-	b.add(" AND mlmon_id" + in + "(SELECT cityHash64(" + ids.col(p.ID) + ")")
-	from(b, ids, m, Source{Window: src.Window, Sampling: src.Sampling})
-	b.add(") GROUP BY mlmon_id)")
+	if !src.ReadOnce {
+		b.add(" AND mlmon_id" + in + "(SELECT cityHash64(" + ids.col(p.ID) + ")")
+		from(b, ids, m, Source{Window: src.Window, Sampling: src.Sampling})
+		b.add(")")
+	}
+	b.add(" GROUP BY mlmon_id)")
 }
 
 // joinSettings ends a join's SQL with the settings it needs beyond

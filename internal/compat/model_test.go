@@ -171,9 +171,8 @@ func (e *env) performance(t *testing.T, m *config.Model, w chquery.Window, sampl
 		}
 		emitRegression(m18, window, foldRegression(t, o.r18))
 		emitRegression(mch, window, foldRegression(t, o.rch))
-		for _, join := range clusterJoins {
-			jsrc := src
-			jsrc.Join = join
+		for _, form := range joinForms {
+			jsrc, join := form.apply(src), form
 			jq, err := chquery.RegressionQuery(m, jsrc)
 			if err != nil {
 				t.Fatal(err)
@@ -231,9 +230,8 @@ func (e *env) performance(t *testing.T, m *config.Model, w chquery.Window, sampl
 	}
 	emitClassification(m18, m, window, hashed18)
 	emitClassification(mch, m, window, foldClassification(t, m, o.rch, namesCH))
-	for _, join := range clusterJoins {
-		jsrc := src
-		jsrc.Join = join
+	for _, form := range joinForms {
+		jsrc, join := form.apply(src), form
 		for _, build := range []func(*config.Model, chquery.Source) (chquery.Query, error){chquery.ClassificationQuery, chquery.ClassificationByNameQuery} {
 			jq, err := build(m, jsrc)
 			if err != nil {
@@ -254,11 +252,33 @@ func (e *env) performance(t *testing.T, m *config.Model, w chquery.Window, sampl
 	}
 }
 
-// clusterJoins are the SQL forms of the performance join over Distributed
-// tables. On local tables each must give what the single-server form
-// gives, on both engines: the cluster test proves them on a cluster of
-// 18.16 servers, this one that current releases parse and run them.
-var clusterJoins = []chquery.JoinStrategy{chquery.JoinLocal, chquery.JoinGlobal, chquery.JoinInitiator}
+// joinForms are the other SQL forms of the performance join: over
+// Distributed tables, and reading the predictions once (servers before
+// 19.4). On local tables each must give what the single-server form gives,
+// on both engines: the cluster test proves the Distributed forms on a
+// cluster of 18.16 servers, this one that current releases parse and run
+// them.
+var joinForms = []joinForm{
+	{join: chquery.JoinLocal}, {join: chquery.JoinGlobal}, {join: chquery.JoinInitiator},
+	{readOnce: true}, {join: chquery.JoinLocal, readOnce: true},
+}
+
+type joinForm struct {
+	join     chquery.JoinStrategy
+	readOnce bool
+}
+
+func (f joinForm) apply(src chquery.Source) chquery.Source {
+	src.Join, src.ReadOnce = f.join, f.readOnce
+	return src
+}
+
+func (f joinForm) String() string {
+	if f.readOnce {
+		return f.join.String() + " read once"
+	}
+	return f.join.String()
+}
 
 // labelNames reads LabelNamesQuery's rows into a map by the labels' hashes,
 // computed here.

@@ -60,10 +60,26 @@ func TestChooseJoin(t *testing.T) {
 		{"forced local", config.JoinLocal, dist("c", "rand()"), dist("c", "cityHash64(id)"), "id", "id", JoinLocal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got, why := ChooseJoin(tc.forced, tc.preds, tc.labels, tc.predID, tc.lblID); got != tc.want {
+			if got, why := ChooseJoin(tc.forced, tc.preds, tc.labels, tc.predID, tc.lblID, false); got != tc.want {
 				t.Errorf("ChooseJoin = %v (%s), want %v", got, why, tc.want)
 			}
 		})
+	}
+	// Where the label side cannot be filtered by the window's ids (before
+	// 19.4), labels sharded apart are joined on the initiator.
+	for _, tc := range []struct {
+		name   string
+		forced string
+		labels TableInfo
+		want   JoinStrategy
+	}{
+		{"apart", config.JoinAuto, dist("c", "cityHash64(label)"), JoinInitiator},
+		{"co-located", config.JoinAuto, dist("c", "cityHash64(id)"), JoinLocal},
+		{"apart, forced global", config.JoinGlobal, dist("c", "cityHash64(label)"), JoinGlobal},
+	} {
+		if got, why := ChooseJoin(tc.forced, dist("c", "cityHash64(id)"), tc.labels, "id", "id", true); got != tc.want {
+			t.Errorf("%s, labels unfiltered: ChooseJoin = %v (%s), want %v", tc.name, got, why, tc.want)
+		}
 	}
 }
 

@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// pileUpDuration is how long TestNoPileUp scrapes: 20 s in CI,
-// MLMON_PILEUP_DURATION (a Go duration) for longer runs.
+// pileUpDuration is how long TestNoPileUp scrapes: 60 s by default, in CI
+// too (sixty deadlines, each leaving queries behind to be killed);
+// MLMON_PILEUP_DURATION (a Go duration) for other lengths.
 func pileUpDuration(t *testing.T) time.Duration {
 	if v := os.Getenv("MLMON_PILEUP_DURATION"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -20,7 +21,7 @@ func pileUpDuration(t *testing.T) time.Duration {
 		}
 		return d
 	}
-	return 20 * time.Second
+	return 60 * time.Second
 }
 
 var scrapeTag = regexp.MustCompile(`^mlmon-[0-9a-f]+-\d+-(s\d+)-`)

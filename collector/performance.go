@@ -137,15 +137,11 @@ func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string) (
 		return perf{}, err
 	}
 	client := m.client()
-	join, err := client.Join(ctx, m.Model, name)
+	plan, err := client.Join(ctx, m.Model, name)
 	if err != nil {
 		return perf{}, err
 	}
-	locksTwice, err := client.LocksTwice(ctx, m.Name, name)
-	if err != nil {
-		return perf{}, err
-	}
-	src := chquery.Source{Window: w, Sampling: sampling, Join: join, ReadOnce: !locksTwice}
+	src := chquery.Source{Window: w, Sampling: sampling, Join: plan.Strategy, ReadOnce: plan.ReadOnce}
 	if m.Task == config.TaskRegression {
 		r, err := client.Regression(ctx, m.Model, src, name)
 		return perf{regression: &r}, err

@@ -230,7 +230,7 @@ func TestClusterSchemaOn1816(t *testing.T) {
 		if m.GroundTruth == nil {
 			continue
 		}
-		if got, err := client.Join(ctx, &m, "test"); err != nil || got != chquery.JoinLocal {
+		if got, err := client.Join(ctx, &m, "test"); err != nil || got.Strategy != chquery.JoinLocal {
 			t.Errorf("model %s joins %v (%v), want %v: cluster.sql shards predictions and labels alike", m.Name, got, err, chquery.JoinLocal)
 		}
 	}

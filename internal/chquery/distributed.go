@@ -284,35 +284,39 @@ func (c *Client) Table(ctx context.Context, model, table, name string) (TableInf
 	return info, nil
 }
 
-// Join returns the strategy of m's performance join, from its tables'
-// engines (cached) and ground_truth.distributed_join.
-func (c *Client) Join(ctx context.Context, m *config.Model, name string) (JoinStrategy, error) {
+// JoinPlan is how a model's performance join runs on this server.
+type JoinPlan struct {
+	Strategy JoinStrategy
+	ReadOnce bool // see Source.ReadOnce
+}
+
+// Join plans m's performance join from its tables' engines (cached), the
+// server's version (cached) and ground_truth.distributed_join.
+func (c *Client) Join(ctx context.Context, m *config.Model, name string) (JoinPlan, error) {
 	if m.GroundTruth == nil {
-		return JoinSingle, nil
+		return JoinPlan{}, nil
 	}
 	preds, err := c.Table(ctx, m.Name, m.Predictions.Table, name)
 	if err != nil {
-		return JoinSingle, err
+		return JoinPlan{}, err
 	}
 	labels, err := c.Table(ctx, m.Name, m.GroundTruth.Table, name)
 	if err != nil {
-		return JoinSingle, err
+		return JoinPlan{}, err
 	}
-	readOnce := false
-	if preds.Distributed != nil || labels.Distributed != nil {
-		locksTwice, err := c.LocksTwice(ctx, m.Name, name)
-		if err != nil {
-			return JoinSingle, err
-		}
-		readOnce = !locksTwice
+	locksTwice, err := c.LocksTwice(ctx, m.Name, name)
+	if err != nil {
+		return JoinPlan{}, err
 	}
-	s, why := ChooseJoin(m.GroundTruth.DistributedJoin, preds, labels, m.Predictions.ID, m.GroundTruth.ID, readOnce)
-	if s != JoinSingle {
-		if _, logged := c.joinsLogged.LoadOrStore(m.Name, s); !logged {
-			c.logger.Info("performance join over Distributed tables", "model", m.Name, "strategy", s.String(), "why", why)
+	plan := JoinPlan{ReadOnce: !locksTwice}
+	var why string
+	plan.Strategy, why = ChooseJoin(m.GroundTruth.DistributedJoin, preds, labels, m.Predictions.ID, m.GroundTruth.ID, plan.ReadOnce)
+	if plan.Strategy != JoinSingle {
+		if _, logged := c.joinsLogged.LoadOrStore(m.Name, plan.Strategy); !logged {
+			c.logger.Info("performance join over Distributed tables", "model", m.Name, "strategy", plan.Strategy.String(), "why", why)
 		}
 	}
-	return s, nil
+	return plan, nil
 }
 
 // Placement says where a Distributed table's rows live, for an error

@@ -113,7 +113,14 @@ const predsKey = "cityHash64(request_id)"
 func (l clusterLayout) build(t *testing.T, servers []*chtest.Server, single *chtest.Server) {
 	t.Helper()
 	ctx := context.Background()
+	// Every table but the ground truth is sharded by the predictions' key.
 	keys := map[string]string{"labels": l.labelsKey, "reg_labels": l.labelsKey, "samp_labels": l.labelsKey}
+	keyOf := func(table string) string {
+		if k, ok := keys[table]; ok {
+			return k
+		}
+		return predsKey
+	}
 	tables := []string{"preds", "labels", "reg_preds", "reg_labels", "samp_key", "samp_labels", "pa_preds", "pa_aggregates"}
 	for s, replicas := range l.shards {
 		for _, i := range replicas {
@@ -127,10 +134,7 @@ func (l clusterLayout) build(t *testing.T, servers []*chtest.Server, single *cht
 					t.Fatal(err)
 				}
 				create = strings.Replace(create, "default."+table+" ", l.db+"."+table+"_local ", 1)
-				key := keys[table]
-				if key == "" {
-					key = predsKey
-				}
+				key := keyOf(table)
 				dist := fmt.Sprintf("CREATE TABLE %[1]s.%[2]s AS %[1]s.%[2]s_local ENGINE = Distributed(%[3]s, %[1]s, %[2]s_local, %[4]s)", l.db, table, l.cluster, key)
 				if table == "pa_aggregates" {
 					dist = fmt.Sprintf("CREATE TABLE %[1]s.%[2]s AS %[1]s.%[2]s_local ENGINE = Distributed(%[3]s, %[1]s, %[2]s_local)", l.db, table, l.cluster)
@@ -150,10 +154,7 @@ func (l clusterLayout) build(t *testing.T, servers []*chtest.Server, single *cht
 				if table == "pa_aggregates" {
 					continue // filled by the views
 				}
-				key := keys[table]
-				if key == "" {
-					key = predsKey
-				}
+				key := keyOf(table)
 				copyRows := fmt.Sprintf("INSERT INTO %s.%s_local SELECT * FROM remote('%s', default, %s) WHERE %s %% %d = %d",
 					l.db, table, single.Addr(), table, key, len(l.shards), s)
 				if err := srv.Exec(ctx, copyRows); err != nil {
@@ -239,7 +240,7 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 						continue
 					}
 					got, err := target.Client.Join(context.Background(), &m, "test")
-					if err != nil || got != strategy {
+					if err != nil || got.Strategy != strategy {
 						t.Errorf("model %s joins %v (%v), want %v", m.Name, got, err, strategy)
 					}
 				}

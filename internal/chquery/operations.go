@@ -85,11 +85,11 @@ func modelFilter(b *sqlBuilder, m *config.Model, ids *identifiers) {
 
 // Operations runs OperationsQuery.
 func (c *Client) Operations(ctx context.Context, m *config.Model, current, lookback Window) (Operations, error) {
-	info, err := c.Table(ctx, m.Name, m.Predictions.Table, "operations")
+	src, err := c.sourceEngine(ctx, m, Source{}, "operations")
 	if err != nil {
 		return Operations{}, err
 	}
-	q, err := OperationsQuery(m, current, lookback, info.Distributed != nil)
+	q, err := OperationsQuery(m, current, lookback, src.Distributed)
 	if err != nil {
 		return Operations{}, err
 	}

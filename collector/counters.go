@@ -30,6 +30,10 @@ var skipReasons = []string{skipQueriesRunning}
 
 type modelCost struct {
 	queries, rows, bytes, seconds float64
+	// cpu is exposed only once a server has reported it: before 21.12
+	// ClickHouse sends no profile events, and a 0 would read as free.
+	cpu         float64
+	cpuReported bool
 }
 
 // NewCounters returns empty counters.
@@ -82,6 +86,10 @@ func (c *Counters) Observe(model, _ string, cost chquery.Cost, _ error) {
 	mc.rows += float64(cost.Rows)
 	mc.bytes += float64(cost.Bytes)
 	mc.seconds += cost.Duration.Seconds()
+	if cost.CPUReported {
+		mc.cpu += cost.CPU.Seconds()
+		mc.cpuReported = true
+	}
 }
 
 // collect sends the counters of the configured models: a model removed by
@@ -111,5 +119,8 @@ func (c *Counters) collect(ch chan<- prometheus.Metric, models []config.Model) {
 		ch <- prometheus.MustNewConstMetric(readRowsDesc, prometheus.CounterValue, mc.rows, model)
 		ch <- prometheus.MustNewConstMetric(readBytesDesc, prometheus.CounterValue, mc.bytes, model)
 		ch <- prometheus.MustNewConstMetric(querySecondsDesc, prometheus.CounterValue, mc.seconds, model)
+		if mc.cpuReported {
+			ch <- prometheus.MustNewConstMetric(cpuSecondsDesc, prometheus.CounterValue, mc.cpu, model)
+		}
 	}
 }

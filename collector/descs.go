@@ -45,6 +45,7 @@ var (
 	readRowsDesc     = desc("clickhouse_read_rows_total", "Rows ClickHouse read for the model's queries.", "model")
 	readBytesDesc    = desc("clickhouse_read_bytes_total", "Bytes ClickHouse read for the model's queries.", "model")
 	querySecondsDesc = desc("clickhouse_query_seconds_total", "Time spent in the model's ClickHouse queries.", "model")
+	cpuSecondsDesc   = desc("clickhouse_cpu_seconds_total", "CPU time (user and system) ClickHouse spent on the model's queries, on every server they ran on; absent for servers that send no profile events (before 21.12).", "model")
 )
 
 // healthDescs are the exporter's own families: the scrape, its cost and
@@ -52,7 +53,7 @@ var (
 var healthDescs = []*prometheus.Desc{
 	buildInfoDesc, modelInfoDesc, clickhouseUpDesc, scrapeSuccessDesc, scrapeDurationDesc, queryErrorsDesc, thresholdDesc,
 	reloadSuccessfulDesc, reloadSuccessTimestampDesc, skippedDesc,
-	queriesDesc, readRowsDesc, readBytesDesc, querySecondsDesc, sampleRatioDesc, preaggregatedIntervalDesc,
+	queriesDesc, readRowsDesc, readBytesDesc, querySecondsDesc, cpuSecondsDesc, sampleRatioDesc, preaggregatedIntervalDesc,
 }
 
 // descName extracts the fully-qualified name; client_golang exposes it only

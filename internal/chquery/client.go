@@ -38,10 +38,33 @@ type Client struct {
 	closeOne sync.Once
 }
 
-// Cost is what one query cost ClickHouse, as its progress packets report.
+// Cost is what one query cost ClickHouse, as its progress and profile-event
+// packets report.
 type Cost struct {
 	Rows, Bytes uint64 // read
 	Duration    time.Duration
+	// CPU is the user and system CPU time of the query's threads on every
+	// server it ran on. Servers before 21.12 send no profile events:
+	// CPUReported then stays false and CPU means nothing.
+	CPU         time.Duration
+	CPUReported bool
+}
+
+// addProfileEvents adds a profile-event packet's CPU time. Each packet
+// carries increments since the previous one, per thread and, under thread
+// 0, for the query's whole thread group: only the group's are summed, or
+// every thread would count twice.
+func (c *Cost) addProfileEvents(events []clickhouse.ProfileEvent) {
+	for _, e := range events {
+		if e.ThreadID != 0 || e.Type != "increment" {
+			continue
+		}
+		switch e.Name {
+		case "UserTimeMicroseconds", "SystemTimeMicroseconds":
+			c.CPU += time.Duration(e.Value) * time.Microsecond
+			c.CPUReported = true
+		}
+	}
 }
 
 // Observer is told the cost of every query, so that what monitoring costs
@@ -210,6 +233,10 @@ func (c *Client) QueryRows(ctx context.Context, model string, q Query, fn func(s
 		cost.Rows += p.Rows
 		cost.Bytes += p.Bytes
 		costMu.Unlock()
+	}), clickhouse.WithProfileEvents(func(events []clickhouse.ProfileEvent) {
+		costMu.Lock()
+		cost.addProfileEvents(events)
+		costMu.Unlock()
 	}))
 	defer cancel()
 	if err := c.acquire(qctx); err != nil {
@@ -251,13 +278,19 @@ func (c *Client) QueryRows(ctx context.Context, model string, q Query, fn func(s
 		abandoned = true
 		gate.Unlock()
 	})
+	// An abandoned query's driver may still report progress: read a copy.
 	costMu.Lock()
 	cost.Duration = time.Since(start)
+	spent := cost
 	costMu.Unlock()
 	if obs := c.observe.Load(); obs != nil {
-		(*obs)(model, q.Name, cost, err)
+		(*obs)(model, q.Name, spent, err)
 	}
-	c.logger.Debug("query", "model", model, "query", q.Name, "duration", cost.Duration, "read_rows", cost.Rows, "limit", limit, "err", err)
+	attrs := []any{"model", model, "query", q.Name, "duration", spent.Duration, "read_rows", spent.Rows, "read_bytes", spent.Bytes}
+	if spent.CPUReported {
+		attrs = append(attrs, "cpu", spent.CPU)
+	}
+	c.logger.Debug("query", append(attrs, "limit", limit, "err", err)...)
 	if err != nil {
 		if qctx.Err() != nil && ctx.Err() == nil {
 			err = fmt.Errorf("%w (limit %s)", err, limit.Round(time.Millisecond))

@@ -7,6 +7,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -148,23 +149,51 @@ func (s *Scrape) collectModel(m *config.Model, ch chan<- prometheus.Metric) {
 }
 
 // runConcerns collects every concern of the model and reports whether all
-// succeeded.
+// succeeded. Independent families start together, so one busy model's
+// queries overlap where ClickHouse has idle cores (max_parallel_queries
+// still bounds them); any other family waits for every family before it.
 func (s *Scrape) runConcerns(mm *model) bool {
-	m, ok := mm.Model, true
-	for _, c := range families {
-		err := c.collect(s.ctx, mm)
-		if errors.Is(err, errPending) {
-			// A reference computation that outlasts this scrape is not a
-			// failure: it serves the next one. Its metrics are absent now.
-			s.logger.Debug("reference still being computed", "model", m.Name, "concern", c.name)
-			continue
-		}
-		if err != nil {
-			ok = false
-			s.logger.Error("collect failed", append([]any{"model", m.Name, "concern", c.name, "err", err}, s.placement(m)...)...)
-		}
+	var (
+		wg     sync.WaitGroup
+		failed atomic.Bool
+		done   = make([]chan struct{}, len(families))
+	)
+	for i := range families {
+		done[i] = make(chan struct{})
 	}
-	return ok
+	for i, f := range families {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer close(done[i])
+			if !f.independent {
+				for _, d := range done[:i] {
+					<-d
+				}
+			}
+			if err := s.runConcern(mm, f); err != nil {
+				failed.Store(true)
+			}
+		}()
+	}
+	wg.Wait()
+	return !failed.Load()
+}
+
+// runConcern collects one family and logs its failure.
+func (s *Scrape) runConcern(mm *model, f family) error {
+	m := mm.Model
+	err := f.collect(s.ctx, mm)
+	if errors.Is(err, errPending) {
+		// A reference computation that outlasts this scrape is not a
+		// failure: it serves the next one. Its metrics are absent now.
+		s.logger.Debug("reference still being computed", "model", m.Name, "concern", f.name)
+		return nil
+	}
+	if err != nil {
+		s.logger.Error("collect failed", append([]any{"model", m.Name, "concern", f.name, "err", err}, s.placement(m)...)...)
+	}
+	return err
 }
 
 // placement names the cluster and local tables behind a model's

@@ -46,7 +46,8 @@ var driftFamily = family{
 		}
 		return append([]string{queryReference, queryDrift}, samplingQuery(m)...)
 	},
-	collect: collectDrift,
+	collect:     collectDrift,
+	independent: true,
 }
 
 // collectDrift compares the current window with the model's reference:

@@ -21,12 +21,15 @@ type family struct {
 	descs   []*prometheus.Desc
 	queries func(m *config.Model) []string
 	collect func(ctx context.Context, m *model) error
+	// independent families read nothing another family learned and start
+	// at once; the others wait for every family listed before them.
+	independent bool
 }
 
 // families run in this order for every model, so that a later one may use
 // what an earlier one learned: the version (operations), the reference's
 // labelled scores (performance) and the current window's scores (drift)
-// that the estimate reads.
+// that the estimate reads. The independent ones run concurrently.
 var families = []family{
 	operationsFamily,
 	performanceFamily,

@@ -22,10 +22,11 @@ var (
 const queryOperations = "operations"
 
 var operationsFamily = family{
-	name:    "operations",
-	descs:   []*prometheus.Desc{predictionsDesc, predictionRateDesc, lastPredictionDesc, latencyDesc, errorRatioDesc},
-	queries: func(*config.Model) []string { return []string{queryOperations} },
-	collect: collectOperations,
+	name:        "operations",
+	descs:       []*prometheus.Desc{predictionsDesc, predictionRateDesc, lastPredictionDesc, latencyDesc, errorRatioDesc},
+	queries:     func(*config.Model) []string { return []string{queryOperations} },
+	collect:     collectOperations,
+	independent: true,
 }
 
 // collectOperations reports volume, freshness, latency and errors over the
@@ -35,6 +36,10 @@ func collectOperations(ctx context.Context, m *model) error {
 	cur := currentWindow(m.Model, now)
 	var ops chquery.Operations
 	err := m.query(queryOperations, func() (err error) {
+		if p := m.Preaggregated; p != nil && p.Operations {
+			ops, err = m.client().PreaggregatedOperations(ctx, m.Model, cur, lookbackWindow(m.Model, now))
+			return err
+		}
 		ops, err = m.client().Operations(ctx, m.Model, cur, lookbackWindow(m.Model, now))
 		return err
 	})

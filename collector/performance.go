@@ -55,7 +55,8 @@ var performanceFamily = family{
 		}
 		return names
 	},
-	collect: collectPerformance,
+	collect:     collectPerformance,
+	independent: true,
 }
 
 // referencePerformanceRefresh is how long a fixed reference range's

@@ -129,9 +129,11 @@ AS SELECT
     sumMapStateIf([toUInt64(0)], [toUInt64(0)], 0) AS categories
 FROM predictions_local
 ARRAY JOIN
-    ['age', 'tenure_months', 'monthly_charges', 'score'] AS feature,
+    ['age', 'tenure_months', 'monthly_charges', 'score', 'ts', 'latency_ms', 'is_error'] AS feature,
     [ifNull(toFloat64(age), nan), ifNull(toFloat64(tenure_months), nan),
-     ifNull(toFloat64(monthly_charges), nan), ifNull(toFloat64(score), nan)] AS value
+     ifNull(toFloat64(monthly_charges), nan), ifNull(toFloat64(score), nan),
+     toFloat64(toUnixTimestamp(ts)), ifNull(toFloat64(latency_ms), nan),
+     if(ifNull(is_error, 0) != 0, 1, nan)] AS value
 GROUP BY model, feature, interval_start;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS mlmon_feature_aggregates_categorical
@@ -166,8 +168,10 @@ AS SELECT
     sumMapStateIf([toUInt64(0)], [toUInt64(0)], 0) AS categories
 FROM eta_predictions_local
 ARRAY JOIN
-    ['distance_km', 'prediction'] AS feature,
-    [ifNull(toFloat64(distance_km), nan), ifNull(toFloat64(prediction), nan)] AS value
+    ['distance_km', 'prediction', 'ts', 'latency_ms', 'is_error'] AS feature,
+    [ifNull(toFloat64(distance_km), nan), ifNull(toFloat64(prediction), nan),
+     toFloat64(toUnixTimestamp(ts)), ifNull(toFloat64(latency_ms), nan),
+     if(ifNull(is_error, 0) != 0, 1, nan)] AS value
 GROUP BY model, feature, interval_start;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS mlmon_feature_aggregates_eta_categorical

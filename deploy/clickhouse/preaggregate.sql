@@ -21,6 +21,16 @@
 --               sumMap needs numeric keys); a 64-bit hash collision between
 --               two values of one column is the only way a count can be off
 --
+-- With `operations: true` in the model's `preaggregated:` the operations
+-- metrics (volume, freshness, latency, errors) come from this table too, and
+-- a scrape reads prediction rows only for the label join (and the newest two
+-- intervals for the version). The numeric view then also lists the
+-- timestamp column as toFloat64(toUnixTimestamp(ts)) (its rows are the
+-- predictions, its maximum the newest), the latency column like any numeric
+-- column, and the error column as if(ifNull(is_error, 0) != 0, 1, nan)
+-- (its present values are the errors), each under its name in mlmon.yml, as
+-- the demo's views below do.
+--
 -- Adapting it to your table: one view for numeric columns and one for
 -- categorical ones, each listing columns in two arrays of the same length:
 -- the names (`feature`, the column's name in the predictions table, exactly
@@ -83,9 +93,11 @@ AS SELECT
     sumMapStateIf([toUInt64(0)], [toUInt64(0)], 0) AS categories
 FROM predictions
 ARRAY JOIN
-    ['age', 'tenure_months', 'monthly_charges', 'score'] AS feature,
+    ['age', 'tenure_months', 'monthly_charges', 'score', 'ts', 'latency_ms', 'is_error'] AS feature,
     [ifNull(toFloat64(age), nan), ifNull(toFloat64(tenure_months), nan),
-     ifNull(toFloat64(monthly_charges), nan), ifNull(toFloat64(score), nan)] AS value
+     ifNull(toFloat64(monthly_charges), nan), ifNull(toFloat64(score), nan),
+     toFloat64(toUnixTimestamp(ts)), ifNull(toFloat64(latency_ms), nan),
+     if(ifNull(is_error, 0) != 0, 1, nan)] AS value
 GROUP BY model, feature, interval_start;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS mlmon_feature_aggregates_categorical
@@ -122,8 +134,10 @@ AS SELECT
     sumMapStateIf([toUInt64(0)], [toUInt64(0)], 0) AS categories
 FROM eta_predictions
 ARRAY JOIN
-    ['distance_km', 'prediction'] AS feature,
-    [ifNull(toFloat64(distance_km), nan), ifNull(toFloat64(prediction), nan)] AS value
+    ['distance_km', 'prediction', 'ts', 'latency_ms', 'is_error'] AS feature,
+    [ifNull(toFloat64(distance_km), nan), ifNull(toFloat64(prediction), nan),
+     toFloat64(toUnixTimestamp(ts)), ifNull(toFloat64(latency_ms), nan),
+     if(ifNull(is_error, 0) != 0, 1, nan)] AS value
 GROUP BY model, feature, interval_start;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS mlmon_feature_aggregates_eta_categorical

@@ -81,4 +81,12 @@ func preaggregateCurrent(t *testing.T, db *compat.ChDB) {
 	check("numeric", run(chquery.PreaggregatedDigestQuery(m, w, cols)),
 		[]string{"String", "UInt64", "UInt64", "Array(Float64)", "Float64", "Float64"},
 		map[int]string{0: `"age"`, 1: "3600", 2: "3600", 4: "20", 5: "69"})
+
+	// The operations from the aggregates: the first hour current, both
+	// hours the lookback; latency is 10 ms and no row failed.
+	m.Predictions.Latency, m.Predictions.Error = "latency_ms", "is_error"
+	q, err := chquery.PreaggregatedOperationsQuery(m, w, chquery.Window{From: w.From, To: w.To.Add(time.Hour)})
+	check("operations", run(q, true, err),
+		[]string{"UInt64", "UInt64", "UInt64", "Array(Float64)", "UInt64", "UInt64", "UInt8", "Array(UInt64)"},
+		map[int]string{0: "3600", 1: "7200", 2: "1780315199", 3: "[10, 10, 10]", 4: "3600", 5: "0", 7: "[7200, 7200, 7200, 7200]"})
 }

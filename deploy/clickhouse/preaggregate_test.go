@@ -55,6 +55,10 @@ func TestPreaggregateOn1816(t *testing.T) {
 		{"eta", "eta_predictions", "1", "distance_km", "isFinite(distance_km)"},
 		{"eta", "eta_predictions", "1", "prediction", "isFinite(prediction)"},
 		{"eta", "eta_predictions", "1", "city", "1"},
+		{"churn", "predictions", "model = 'churn'", "ts", "1"},
+		{"churn", "predictions", "model = 'churn'", "latency_ms", "isFinite(latency_ms)"},
+		{"churn", "predictions", "model = 'churn'", "is_error", "is_error != 0"},
+		{"eta", "eta_predictions", "1", "is_error", "is_error != 0"},
 	} {
 		var rows, present, aggRows, aggPresent uint64
 		q := fmt.Sprintf("SELECT count(), countIf(%s) FROM %s WHERE %s", tc.present, tc.table, tc.filter)

@@ -561,3 +561,20 @@ func BenchmarkPreaggregatedWindow(b *testing.B) {
 		})
 	}
 }
+
+func TestAllListed(t *testing.T) {
+	names := []string{"ts", "latency_ms", "prediction"}
+	if err := allListed(names, []uint64{0, 0, 0}); err != nil {
+		t.Errorf("no aggregates at all (a model without predictions): %v, want no error", err)
+	}
+	if err := allListed(names, []uint64{60, 60, 60}); err != nil {
+		t.Errorf("every column listed: %v", err)
+	}
+	err := allListed(names, []uint64{60, 0, 60})
+	if err == nil || !strings.Contains(err.Error(), "latency_ms") {
+		t.Errorf("latency not listed: %v, want an error naming latency_ms", err)
+	}
+	if err := allListed(names, []uint64{60}); err == nil {
+		t.Error("fewer counts than columns: no error")
+	}
+}

@@ -169,6 +169,11 @@ type Preaggregated struct {
 	// Interval is the length of the view's intervals, whole seconds; it is
 	// the resolution of the current window's edges.
 	Interval time.Duration `yaml:"interval"`
+	// Operations reads the operations metrics (volume, freshness, latency,
+	// errors) from the table too, so that a scrape reads no prediction row
+	// outside the label join: the views must then list the timestamp, and
+	// the latency and error columns when configured.
+	Operations bool `yaml:"operations"`
 }
 
 // Predictions names the predictions table and its columns. Optional columns

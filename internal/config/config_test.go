@@ -144,7 +144,7 @@ func TestLoadFull(t *testing.T) {
 				Reference:     &Reference{Kind: ReferenceTable, Table: "training.price_train", Prediction: "predicted_price", Label: "sold_price"},
 				Thresholds:    map[string]float64{},
 				Sample:        1,
-				Preaggregated: &Preaggregated{Table: "ml.mlmon_feature_aggregates", Interval: 5 * time.Minute},
+				Preaggregated: &Preaggregated{Table: "ml.mlmon_feature_aggregates", Interval: 5 * time.Minute, Operations: true},
 			},
 		},
 	}

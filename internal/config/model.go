@@ -106,6 +106,7 @@ func (l *loader) model(item *yaml.Node, path string, defaults Settings) (Model, 
 func (l *loader) preaggregated(o *object, m Model) *Preaggregated {
 	p := &Preaggregated{}
 	l.ident(o, "table", &p.Table, true, true)
+	l.boolean(o, "operations", &p.Operations)
 	if !l.duration(o, "interval", &p.Interval, false) {
 		if !o.has("interval") {
 			l.missing(o, "interval")

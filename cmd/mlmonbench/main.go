@@ -14,19 +14,27 @@ import (
 
 func main() {
 	var (
-		rowsFlag     = kingpin.Flag("rows", "Rows in the current window (all models), comma-separated sizes.").Default("1000000,2000000,5000000").String()
+		rowsFlag     = kingpin.Flag("rows", "Rows in the current window (all models), comma-separated sizes (0: skip the comparison with the floor).").Default("1000000,2000000,5000000").String()
 		featuresFlag = kingpin.Flag("features", "Features per model at the largest row count, comma-separated sizes (4 numeric : 1 categorical).").Default("5,15,25").String()
 		scrapes      = kingpin.Flag("scrapes", "Warm scrapes per size (the median is reported).").Default("5").Int()
 		naive        = kingpin.Flag("naive", "Also run the naive peer.").Default("true").Bool()
-		preaggRows   = kingpin.Flag("preagg-rows", "Rows over 24 h for the pre-aggregation comparison (0: skip it).").Default("10000000").Int()
+		preaggRows   = kingpin.Flag("preagg-rows", "Rows over 24 h for the pre-aggregation comparison, comma-separated sizes (0: skip it).").Default("10000000").String()
 		clusterRows  = kingpin.Flag("cluster-rows", "Rows in the current window for the one-server against two-shards comparison (0: skip it).").Default("1000000").Int()
 		keep         = kingpin.Flag("keep", "Keep the ClickHouse data directory.").Bool()
 	)
 	kingpin.Parse()
-	rows, err := ints(*rowsFlag)
-	check(err)
+	var rows, preaggSizes []int
+	var err error
+	if *rowsFlag != "0" {
+		rows, err = ints(*rowsFlag)
+		check(err)
+	}
 	features, err := ints(*featuresFlag)
 	check(err)
+	if *preaggRows != "0" {
+		preaggSizes, err = ints(*preaggRows)
+		check(err)
+	}
 
 	dir, err := os.MkdirTemp("", "mlmonbench-")
 	check(err)
@@ -45,23 +53,29 @@ func main() {
 	for _, n := range rows {
 		results = append(results, b.run(n, maxF))
 	}
-	maxN := rows[len(rows)-1]
-	for _, f := range features[:len(features)-1] {
-		results = append(results, b.run(maxN, f))
+	if len(rows) > 0 {
+		maxN := rows[len(rows)-1]
+		for _, f := range features[:len(features)-1] {
+			results = append(results, b.run(maxN, f))
+		}
 	}
-	var pre *preaggResult
-	if *preaggRows > 0 {
-		r := b.preaggregated(*preaggRows, maxF-maxF/5, maxF/5)
-		pre = &r
+	var pre []preaggResult
+	for _, n := range preaggSizes {
+		pre = append(pre, b.preaggregated(n, maxF-maxF/5, maxF/5))
 	}
 	var clustered []clusterResult
 	if *clusterRows > 0 {
 		clustered = b.cluster(*clusterRows, maxF-maxF/5, maxF/5)
 	}
 	fmt.Println()
-	printTable(os.Stdout, results)
-	if pre != nil {
-		printPreagg(os.Stdout, *pre)
+	if len(results) > 0 {
+		printTable(os.Stdout, results)
+	}
+	for _, r := range pre {
+		printPreagg(os.Stdout, r)
+	}
+	if len(pre) > 1 {
+		printFlatness(os.Stdout, pre)
 	}
 	if clustered != nil {
 		printCluster(os.Stdout, *clusterRows, clustered)

@@ -27,6 +27,9 @@ type preaggResult struct {
 	seed           time.Duration
 	full           scraped
 	preagg         []scraped // at preaggIntervals
+	// operations: the last interval with the operations merged from the
+	// aggregates too (preaggregated.operations).
+	operations scraped
 }
 
 // preaggIntervals are the views' intervals compared: the edges' resolution
@@ -66,6 +69,10 @@ func (b *bench) preaggregated(n, numeric, categorical int) preaggResult {
 		fmt.Fprintf(os.Stderr, "  pre-aggregated, %s: warm %s, %.0f rows read\n", model.Duration(iv), sc.warm.Round(time.Millisecond), sc.readRows)
 		r.preagg = append(r.preagg, sc)
 	}
+	iv := preaggIntervals[len(preaggIntervals)-1]
+	key := fmt.Sprintf("preaggregated: {table: %s, interval: %s, operations: true}", aggregateTable(iv), model.Duration(iv))
+	r.operations = b.scrape(numeric, categorical, scenario{tables: preaggTables, modelKeys: append(day, key)}, nil)
+	fmt.Fprintf(os.Stderr, "  pre-aggregated, %s, operations too: warm %s, %.0f rows read\n", model.Duration(iv), r.operations.warm.Round(time.Millisecond), r.operations.readRows)
 	return r
 }
 
@@ -98,6 +105,9 @@ func views(table, agg string, interval time.Duration, numeric, categorical int) 
 			catNames, catValues = append(catNames, "'"+n+"'"), append(catValues, "toNullable(toString("+n+"))")
 		}
 	}
+	// The operations' columns, encoded as the DDL's comments say.
+	numNames = append(numNames, "'ts'", "'latency_ms'", "'is_error'")
+	numValues = append(numValues, "toFloat64(toUnixTimestamp(ts))", "ifNull(toFloat64(latency_ms), nan)", "if(ifNull(is_error, 0) != 0, 1, nan)")
 	secs := strconv.Itoa(int(interval.Seconds()))
 	view := func(name, states, names, values string) string {
 		return `CREATE MATERIALIZED VIEW ` + name + ` TO ` + agg + ` AS SELECT model, feature,
@@ -131,9 +141,27 @@ func printPreagg(w io.Writer, r preaggResult) {
 	for i, iv := range preaggIntervals {
 		row(fmt.Sprintf("aggregates every %s", model.Duration(iv)), r.preagg[i])
 	}
+	row(fmt.Sprintf("aggregates every %s, operations too", model.Duration(preaggIntervals[len(preaggIntervals)-1])), r.operations)
 	fmt.Fprintln(w)
 	for i, iv := range preaggIntervals {
 		fmt.Fprintf(w, "full scan / aggregates every %s: %.1f× the time, %.1f× ClickHouse's CPU, %.1f× the rows read\n", model.Duration(iv),
 			r.full.warm.Seconds()/r.preagg[i].warm.Seconds(), r.full.cpu.Seconds()/max(r.preagg[i].cpu.Seconds(), 0.01), r.full.readRows/max(r.preagg[i].readRows, 1))
 	}
+}
+
+// printFlatness compares the sizes: with the operations merged from the
+// aggregates, a scrape should cost the same whatever the traffic.
+func printFlatness(w io.Writer, rs []preaggResult) {
+	fmt.Fprintln(w, "\nScrape (warm) by rows over the 24 h window:")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| rows | full scan | aggregates | aggregates, operations too | ClickHouse rows read/scrape, operations too |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	lo, hi := rs[0].operations.warm, rs[0].operations.warm
+	for _, r := range rs {
+		last := r.preagg[len(r.preagg)-1]
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %.0f |\n", r.rows, r.full.warm.Round(time.Millisecond), last.warm.Round(time.Millisecond),
+			r.operations.warm.Round(time.Millisecond), r.operations.readRows)
+		lo, hi = min(lo, r.operations.warm), max(hi, r.operations.warm)
+	}
+	fmt.Fprintf(w, "\nwith the operations from the aggregates, the slowest size scraped in %.2f× the fastest's time\n", hi.Seconds()/lo.Seconds())
 }

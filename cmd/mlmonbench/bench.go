@@ -103,6 +103,12 @@ var benchTables = tables{"bench", "bench_labels"}
 // 1000) rows, n rows over [now - span, now) drifted by +5, and a label a
 // minute after each prediction of the last hour.
 func seedSQL(t tables, n int, span time.Duration, numeric, categorical int, now time.Time) []string {
+	return seedShapeSQL(t, n, span, numeric, categorical, now, models, fmt.Sprintf("ts >= toDateTime(%d)", now.Add(-time.Hour).Unix()))
+}
+
+// seedShapeSQL is seedSQL for nModels models, with labels for the
+// predictions of the current span that labelled selects.
+func seedShapeSQL(t tables, n int, span time.Duration, numeric, categorical int, now time.Time, nModels int, labelled string) []string {
 	defs, _ := columns(numeric, categorical)
 	values := func(shift string) string {
 		var v []string
@@ -125,7 +131,7 @@ func seedSQL(t tables, n int, span time.Duration, numeric, categorical int, now 
 			out = append(out, fmt.Sprintf(`INSERT INTO %s SELECT toDateTime(%d + intDiv(number * %d, %d)), concat(toString(number), '-', toString(%d)),
 			concat('m', toString(number %% %d)), toString(cityHash64(number, 7) %% 2), (cityHash64(number, 8) %% 1000) / 1000,
 			(cityHash64(number, 9) %% 200) + 1, cityHash64(number, 10) %% 100 = 0, %s FROM numbers(%d) WHERE number >= %d AND number < %d`,
-				t.predictions, from.Unix(), int64(span.Seconds()), rows, from.Unix(), models, values(shift), rows, lo, min(lo+chunkRows, rows)))
+				t.predictions, from.Unix(), int64(span.Seconds()), rows, from.Unix(), nModels, values(shift), rows, lo, min(lo+chunkRows, rows)))
 		}
 		return out
 	}
@@ -137,8 +143,8 @@ func seedSQL(t tables, n int, span time.Duration, numeric, categorical int, now 
 	}
 	stmts = append(stmts, insert(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), 24*time.Hour, max(n/5, 1000), "0")...)
 	stmts = append(stmts, insert(now.Add(-span), span, n, "5")...)
-	return append(stmts, fmt.Sprintf(`INSERT INTO %s SELECT request_id, toString(cityHash64(request_id) %% 2), ts + 60 FROM %s WHERE ts >= toDateTime(%d)`,
-		t.labels, t.predictions, now.Add(-time.Hour).Unix()))
+	return append(stmts, fmt.Sprintf(`INSERT INTO %s SELECT request_id, toString(cityHash64(request_id) %% 2), ts + 60 FROM %s WHERE %s`,
+		t.labels, t.predictions, labelled))
 }
 
 // chunkRows is the most rows one seeding INSERT writes.
@@ -149,9 +155,15 @@ const chunkRows = 2_000_000
 // They may use every core (18.16 counts one on these machines and would use
 // one thread), so the floor is as low as ClickHouse can make it here.
 func (b *bench) floorQueries(now time.Time) (pass, join string) {
+	return b.floorQueriesOf(benchTables, now.Add(-time.Hour), now, now.Add(-time.Hour))
+}
+
+// floorQueriesOf are floorQueries over t's window [from, to), with the
+// labels that arrived from labelsFrom.
+func (b *bench) floorQueriesOf(t tables, fromT, toT, labelsFrom time.Time) (pass, join string) {
 	ctx := context.Background()
 	var cols []string
-	rows, err := b.srv.Conn().Query(ctx, "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = 'bench'")
+	rows, err := b.srv.Conn().Query(ctx, "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = ?", t.predictions)
 	check(err)
 	for rows.Next() {
 		var name, typ string
@@ -163,11 +175,11 @@ func (b *bench) floorQueries(now time.Time) (pass, join string) {
 		}
 	}
 	rows.Close()
-	from, to := now.Add(-time.Hour).Unix(), now.Unix()
+	from, to := fromT.Unix(), toT.Unix()
 	threads := fmt.Sprintf(" SETTINGS max_threads = %d", runtime.NumCPU())
-	pass = fmt.Sprintf("SELECT count(), %s FROM bench WHERE ts >= toDateTime(%d) AND ts < toDateTime(%d)", strings.Join(cols, ", "), from, to) + threads
-	join = fmt.Sprintf(`SELECT count() FROM (SELECT request_id FROM bench WHERE ts >= toDateTime(%d) AND ts < toDateTime(%d))
-		ALL INNER JOIN (SELECT request_id FROM bench_labels WHERE ts >= toDateTime(%d)) USING request_id`, from, to, from) + threads
+	pass = fmt.Sprintf("SELECT count(), %s FROM %s WHERE ts >= toDateTime(%d) AND ts < toDateTime(%d)", strings.Join(cols, ", "), t.predictions, from, to) + threads
+	join = fmt.Sprintf(`SELECT count() FROM (SELECT request_id FROM %s WHERE ts >= toDateTime(%d) AND ts < toDateTime(%d)) AS p
+		ALL INNER JOIN (SELECT request_id FROM %s WHERE ts >= toDateTime(%d)) AS l USING request_id`, t.predictions, from, to, t.labels, labelsFrom.Unix()) + threads
 	return pass, join
 }
 
@@ -263,6 +275,7 @@ type scenario struct {
 	tables
 	modelKeys []string
 	join      string // ground_truth.distributed_join, "" for the default
+	models    int    // 0: the default three
 }
 
 // scraped is what the exporter's scrapes of one scenario cost.
@@ -291,7 +304,11 @@ func (b *bench) scrape(numeric, categorical int, sc scenario, between func()) sc
 	}
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "clickhouse: {addr: [%q], query_timeout: 300s}\nmodels:\n", proxy.ln.Addr().String())
-	for m := range models {
+	n := sc.models
+	if n == 0 {
+		n = models
+	}
+	for m := range n {
 		fmt.Fprintf(&cfg, `  - name: m%d
     task: binary_classification
     positive_class: "1"

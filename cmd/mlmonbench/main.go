@@ -19,6 +19,7 @@ func main() {
 		scrapes      = kingpin.Flag("scrapes", "Warm scrapes per size (the median is reported).").Default("5").Int()
 		naive        = kingpin.Flag("naive", "Also run the naive peer.").Default("true").Bool()
 		preaggRows   = kingpin.Flag("preagg-rows", "Rows over 24 h for the pre-aggregation comparison, comma-separated sizes (0: skip it).").Default("10000000").String()
+		busyRows     = kingpin.Flag("busy-rows", "Predictions of one busy model over 24 h, comma-separated sizes, measured on 18.16 and (built with -tags chdb) ClickHouse 26 (0: skip it).").Default("3000000").String()
 		clusterRows  = kingpin.Flag("cluster-rows", "Rows in the current window for the one-server against two-shards comparison (0: skip it).").Default("1000000").Int()
 		keep         = kingpin.Flag("keep", "Keep the ClickHouse data directory.").Bool()
 	)
@@ -59,6 +60,14 @@ func main() {
 			results = append(results, b.run(maxN, f))
 		}
 	}
+	var busy []busyResult
+	if *busyRows != "0" {
+		sizes, err := ints(*busyRows)
+		check(err)
+		for _, n := range sizes {
+			busy = append(busy, b.busy(n, *scrapes))
+		}
+	}
 	var pre []preaggResult
 	for _, n := range preaggSizes {
 		pre = append(pre, b.preaggregated(n, maxF-maxF/5, maxF/5))
@@ -70,6 +79,9 @@ func main() {
 	fmt.Println()
 	if len(results) > 0 {
 		printTable(os.Stdout, results)
+	}
+	for _, r := range busy {
+		printBusy(os.Stdout, r)
 	}
 	for _, r := range pre {
 		printPreagg(os.Stdout, r)

@@ -1,0 +1,13 @@
+//go:build !chdb
+
+package main
+
+import (
+	"errors"
+	"time"
+)
+
+// onCurrent needs chDB: build with -tags chdb (make bench does).
+func onCurrent(string, []string, []string, []string, int) (floor, scrape []time.Duration, err error) {
+	return nil, nil, errors.New("mlmonbench was built without -tags chdb (make bench builds with it)")
+}

@@ -127,7 +127,9 @@ func goldenCases() []goldenCase {
 		{"preaggregated_digest.sql", "PreaggregatedDigestQuery, the numeric columns",
 			func() (Query, error) { return ok(PreaggregatedDigestQuery(binary, pw, bins)) }},
 		{"preaggregated_operations.sql", "PreaggregatedOperationsQuery, latency and error columns",
-			func() (Query, error) { return PreaggregatedOperationsQuery(binary, pw, Window{From: pw.From.Add(-24 * time.Hour), To: pw.To}) }},
+			func() (Query, error) {
+				return PreaggregatedOperationsQuery(binary, pw, Window{From: pw.From.Add(-24 * time.Hour), To: pw.To})
+			}},
 		{"version.sql", "VersionQuery, the newest version of the last two intervals",
 			func() (Query, error) { return VersionQuery(binary, pw) }},
 	}

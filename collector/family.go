@@ -31,6 +31,7 @@ var families = []family{
 	operationsFamily,
 	performanceFamily,
 	driftFamily,
+	binsFamily,
 	estimateFamily,
 }
 

@@ -35,7 +35,7 @@ var numericBinLabel = regexp.MustCompile(`^(\d{2}): (\(-inf|\[\S+), (\S+\)|\+inf
 // reference's quantile edges, and each label names its bin's interval or
 // category in bin order.
 func TestBinRatiosMatchNumpyHistogram(t *testing.T) {
-	rows, ref, cur := seedDrift(t)
+	rows, ref, cur := seedDriftAfresh(t)
 	features := []map[string]string{{"name": "x_shift", "type": "numeric"}, {"name": "x_stable", "type": "numeric"},
 		{"name": "x_nulls", "type": "numeric"}, {"name": "x_sparse", "type": "numeric"},
 		{"name": "cat_new", "type": "categorical"}, {"name": "cat_nullable", "type": "categorical"},
@@ -126,7 +126,7 @@ func checkEdge(t *testing.T, label, s, inf, bracket string, want *float64) {
 // export_bins there are no bin series, yet the distributions are recorded
 // for the report pages.
 func TestBinExportOptIn(t *testing.T) {
-	seedDrift(t)
+	seedDriftAfresh(t)
 	for _, tc := range []struct {
 		settings   string
 		series     bool
@@ -192,4 +192,17 @@ func runOracleInto(t *testing.T, script string, input, out any) {
 	if err := json.Unmarshal(stdout, out); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// seedDriftAfresh seeds the drift test's table into an empty table and
+// drops it afterwards: seedDrift appends, and the drift tests seed it once.
+func seedDriftAfresh(t *testing.T) (rows []map[string]any, ref, cur [2]int64) {
+	drop := func() {
+		if err := server.Exec(context.Background(), "DROP TABLE IF EXISTS drift_preds"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drop()
+	t.Cleanup(drop)
+	return seedDrift(t)
 }

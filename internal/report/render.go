@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -63,12 +64,10 @@ func Num(v *float64) string {
 var templateFS embed.FS
 
 var pages = template.Must(template.New("").Funcs(template.FuncMap{
-	"num":       Num,
-	"histogram": histogram,
-	"pathEscape": func(s string) string {
-		return strings.ReplaceAll(template.URLQueryEscaper(s), "+", "%20")
-	},
-	"count": func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) },
+	"num":        Num,
+	"histogram":  histogram,
+	"pathEscape": url.PathEscape,
+	"count":      func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) },
 }).ParseFS(templateFS, "templates/*.html"))
 
 // IndexPage writes the page listing every model with its health; base is

@@ -748,6 +748,15 @@ models:
 			want: []expect{{"features:", "models[0].features", "must be a list, got a mapping"}},
 		},
 		{
+			name: "feature named like the output",
+			doc: head + `  - name: m
+    task: regression
+` + preds + `    features:
+      - {name: __prediction__, column: p, type: numeric}
+`,
+			want: []expect{{"{name: __prediction__", "models[0].features[0].name", `"__prediction__" is reserved for the model output`}},
+		},
+		{
 			name: "reference empty",
 			doc: head + `  - name: m
     task: regression

@@ -13,7 +13,7 @@ import (
 
 // PredictionFeature is the feature label of the model output's distribution
 // in mlmon_feature_bin_ratio and in a report's Output.
-const PredictionFeature = "__prediction__"
+const PredictionFeature = config.OutputFeature
 
 // Distribution is one column's binned distribution in both windows, as the
 // drift family computed it: the histograms a report draws and the bins

@@ -40,7 +40,7 @@ const pagesLabels = `CREATE TABLE IF NOT EXISTS pages_labels (request_id String,
 
 const pagesConfig = `
 clickhouse: {addr: [%q]}
-defaults: {window: 1h, bins: 5, max_categories: 4, min_samples: 50}
+defaults: {window: 1h, bins: 5, max_categories: 4, min_samples: 50, export_bins: true}
 models:
   - name: %q
     task: binary_classification
@@ -236,6 +236,30 @@ func TestModelPageInChromium(t *testing.T) {
 	if len(svgs) != 4 {
 		t.Errorf("%d histograms, want one per feature and the output", len(svgs))
 	}
+	// Each histogram's table shows the scrape's bin ratios (categories
+	// other than __other__ are not exported without export_categories).
+	compared := 0
+	for _, sec := range findAll(doc, func(n *html.Node) bool { return n.Type == html.ElementNode && n.Data == "section" }) {
+		feature := text(first(sec, "h3"))
+		for _, r := range findAll(first(sec, "tbody"), func(n *html.Node) bool { return n.Type == html.ElementNode && n.Data == "tr" }) {
+			cells := findAll(r, func(n *html.Node) bool { return n.Type == html.ElementNode && n.Data == "td" })
+			bin := text(cells[0])
+			for i, w := range []string{"reference", "current"} {
+				k := fmt.Sprintf(`mlmon_feature_bin_ratio{bin=%q,feature=%q,model=%q,window=%q}`, bin, feature, xssModel, w)
+				if _, ok := scraped[k]; !ok && feature == xssFeature && bin != "__other__" {
+					continue
+				}
+				compared++
+				if got, want := text(cells[1+i]), pageNum(scraped, k); got != want {
+					t.Errorf("bin %q of %q (%s): page %q, scrape %q", bin, feature, w, got, want)
+				}
+			}
+		}
+	}
+	if compared < 30 {
+		t.Errorf("%d bin ratios compared with the scrape, want every bin of three numeric columns and __other__", compared)
+	}
+
 	// The accuracy row shows the scrape's value.
 	perf := findAll(byID(doc, "performance"), func(n *html.Node) bool { return n.Type == html.ElementNode && n.Data == "td" })
 	k := fmt.Sprintf(`mlmon_accuracy_ratio{model=%q,window="current"}`, xssModel)

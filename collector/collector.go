@@ -41,6 +41,7 @@ type Scrape struct {
 	now      time.Time
 	counters *Counters
 	logger   *slog.Logger
+	recorded recorded // distributions for the report pages (bins.go)
 }
 
 // NewScrape returns a collector for a single scrape; register it on a fresh
@@ -101,6 +102,7 @@ type model struct {
 	version string // set by the operations concern
 	out     emitter
 	inputs  estimateInputs // set by the performance and drift concerns
+	bins    []columnBins   // set by the drift concern, read by the bins concern
 
 	samplingOnce sync.Once
 	samplingRes  chquery.Sampling

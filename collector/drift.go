@@ -88,6 +88,7 @@ func collectDrift(ctx context.Context, m *model) error {
 	m.inputs.current = cur.Scores
 	for i, col := range ref.columns {
 		m.emitColumn(col, ref.binnings[i], ref.profile.Columns[i], ref.stats.Rows, ref.stats.Columns[i], cur.Rows, cur.Columns[i])
+		m.recordBins(col, ref.binnings[i], ref.stats.Rows, ref.stats.Columns[i], cur.Rows, cur.Columns[i])
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ var families = []family{
 	operationsFamily,
 	performanceFamily,
 	driftFamily,
+	binsFamily,
 	estimateFamily,
 }
 

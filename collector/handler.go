@@ -30,6 +30,7 @@ type Handler struct {
 
 	mu       sync.Mutex
 	inflight *flight
+	last     atomic.Pointer[lastScrape] // for the report pages (pages.go)
 }
 
 // flight is a scrape in progress that concurrent requests join: two
@@ -111,8 +112,10 @@ func (h *Handler) gather(ctx context.Context, t *Target) ([]*dto.MetricFamily, e
 
 	ctx = chquery.WithScrape(ctx, h.scrapes.Add(1))
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(NewScrape(ctx, t, h.counters, h.logger, time.Now()), &h.reload)
+	s := NewScrape(ctx, t, h.counters, h.logger, time.Now())
+	reg.MustRegister(s, &h.reload)
 	f.mfs, f.err = reg.Gather()
+	h.remember(t, s, f.mfs)
 
 	h.mu.Lock()
 	h.inflight = nil

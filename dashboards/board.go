@@ -157,6 +157,12 @@ func boardURL(uid, extra string) string {
 // dashboard of that model.
 var toModel = dataLink{Title: "Model ${__field.labels.model}", URL: boardURL(UIDModel, "&var-model=${__field.labels.model}")}
 
+// toFeatureDistribution is a data link from a table row carrying a feature
+// to the Feature drift board on that feature alone, where its reference and
+// current distributions are drawn.
+var toFeatureDistribution = dataLink{Title: "Distribution of ${__data.fields.feature}",
+	URL: boardURL(UIDFeatures, "&var-model=${model}&var-feature=${__data.fields.feature}")}
+
 // When Grafana refreshes a variable's options; the sdk writes false (never)
 // unless told.
 var (

@@ -38,6 +38,9 @@ func features() (Dashboard, error) {
 			},
 			sortBy: "PSI",
 			links:  []sdk.Link{runbook("MLMonFeatureDrift"), runbook("MLMonFeatureDriftMultiple")},
+			// A feature's name opens this board on that feature alone: its
+			// distribution is drawn below.
+			dataLinks: []dataLink{toFeatureDistribution},
 		},
 		panel{
 			title: "PSI by feature", kind: bargauge, unit: "short", width: 10, height: 9, min: ptr(0.0),
@@ -46,6 +49,15 @@ func features() (Dashboard, error) {
 			thresholds:  highIsBad(psiMax),
 		},
 	)
+
+	b.row("Distribution: reference against current")
+	b.add(panel{
+		title: "Distribution of $feature", kind: barchart, unit: "percentunit", min: ptr(0.0), repeat: "feature", height: 9,
+		description: "Share of the window's non-missing values per drift bin, reference against current (mlmon_feature_bin_ratio; the model needs export_bins: true). Numeric bins are the reference's quantile intervals; categorical ones the reference's top categories (named with export_categories: true) and __other__.",
+		queries:     []query{{expr: `max by (bin, window) (mlmon_feature_bin_ratio{` + thisModel + `, feature=~"$feature"})`}},
+		transformations: []transformation{matrix("bin", "window"),
+			organize(nil, map[string]string{"bin\\window": "bin"}, []string{"bin\\window", "reference", "current"}), sortRows("bin")},
+	})
 
 	b.row("Drift over time")
 	b.add(

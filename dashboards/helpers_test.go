@@ -74,7 +74,7 @@ func dataPanels(b sdk.Board) []*sdk.Panel {
 // exprs are a panel's non-hidden target expressions.
 func exprs(p *sdk.Panel) []string {
 	var out []string
-	if ts := p.GetTargets(); ts != nil {
+	if ts := targetsOf(p); ts != nil {
 		for _, t := range *ts {
 			if !t.Hide {
 				out = append(out, t.Expr)
@@ -107,4 +107,25 @@ var builtins = map[string]string{
 	"__rate_interval": "1m",
 	"__interval":      "15s",
 	"__range":         "5m",
+}
+
+// targetsOf is p.GetTargets, also for panel types the sdk does not know
+// (barchart), which keep their targets as decoded JSON.
+func targetsOf(p *sdk.Panel) *[]sdk.Target {
+	if ts := p.GetTargets(); ts != nil || p.CustomPanel == nil {
+		return ts
+	}
+	raw, ok := (*p.CustomPanel)["targets"]
+	if !ok {
+		return nil
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return nil
+	}
+	var ts []sdk.Target
+	if err := json.Unmarshal(b, &ts); err != nil {
+		return nil
+	}
+	return &ts
 }

@@ -15,6 +15,7 @@ const (
 	stat
 	table
 	bargauge
+	barchart // barchart.go
 )
 
 // datasource is every panel's and every target's data source: the board's
@@ -52,6 +53,10 @@ type panel struct {
 	transformations []transformation // table
 	overrides       []override       // table
 	sortBy          string           // table: column sorted descending
+
+	// repeat is the variable a panel is repeated for, one panel per
+	// selected value.
+	repeat string
 
 	// demo lists the demo models (deploy/local/mlmon.yml) for which the
 	// panel must show data on a board with a model variable; nil means
@@ -117,6 +122,8 @@ func (p panel) build(id uint, x, y int) (*sdk.Panel, error) {
 		sp = p.stat()
 	case table:
 		sp = p.table()
+	case barchart:
+		sp = p.barchart()
 	default:
 		return nil, fmt.Errorf("panel %q: unknown kind %d", p.title, p.kind)
 	}
@@ -131,6 +138,9 @@ func (p panel) build(id uint, x, y int) (*sdk.Panel, error) {
 		sp.Description = ptr(strings.TrimSpace(p.description))
 	}
 	sp.Links = p.links
+	if p.repeat != "" {
+		sp.Repeat = ptr(p.repeat)
+	}
 	return sp, nil
 }
 

@@ -166,7 +166,7 @@ func checkPanels(t *testing.T, s shipped) {
 		if unit == "" {
 			t.Errorf("panel %q has no unit", p.Title)
 		}
-		ts := p.GetTargets()
+		ts := targetsOf(p)
 		if ts == nil || len(*ts) == 0 {
 			t.Errorf("panel %q (%s) has no targets", p.Title, p.Type)
 			continue

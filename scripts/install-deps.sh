@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what mlmon's tests and local stack need from Debian's packages,
 # only when missing: ClickHouse (server and client), Prometheus and promtool,
-# Alertmanager and amtool, and the Python oracles the tests compare against.
+# Alertmanager and amtool, the Python oracles the tests compare against, and
+# Chromium for the report page's tests.
 set -euo pipefail
 
 need=()
@@ -12,6 +13,8 @@ command -v prometheus-alertmanager >/dev/null && command -v amtool >/dev/null ||
 /usr/bin/python3 -c 'import sklearn, scipy, numpy, pandas' 2>/dev/null ||
   need+=(python3-sklearn python3-scipy python3-numpy python3-pandas)
 command -v curl >/dev/null || need+=(curl)
+# The report page's tests render it in headless Chromium (internal/browser).
+command -v chromium >/dev/null || need+=(chromium)
 
 if ((${#need[@]})); then
   echo "install-deps: installing ${need[*]}"

@@ -39,6 +39,7 @@ func run() int {
 		configCheck   = kingpin.Flag("config.check", "Validate the configuration file, print what is wrong, and exit 0 (valid) or 1.").Bool()
 		metricsPath   = kingpin.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
 		timeoutOffset = kingpin.Flag("scrape.timeout-offset", "Subtracted from Prometheus's scrape timeout to leave time for the response.").Default("500ms").Duration()
+		reportMaxAge  = kingpin.Flag("web.report-max-age", "The /models pages show the last scrape when it is at most this old (the scrape interval), else they run one.").Default("1m").Duration()
 		toolkitFlags  = webflag.AddFlags(kingpin.CommandLine, ":9786")
 	)
 	logConfig := &promslog.Config{}
@@ -70,6 +71,8 @@ func run() int {
 
 	mux := http.NewServeMux()
 	mux.Handle(*metricsPath, handler)
+	mux.Handle("/models", handler.Pages(*reportMaxAge))
+	mux.Handle("/models/", handler.Pages(*reportMaxAge))
 	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "Healthy.")
 	})
@@ -99,6 +102,7 @@ func run() int {
 			Version:     version.Info(),
 			Links: []web.LandingLinks{
 				{Address: *metricsPath, Text: "Metrics"},
+				{Address: "/models", Text: "Models: drift report"},
 				{Address: "/-/healthy", Text: "Health"},
 				{Address: "/-/ready", Text: "Readiness"},
 			},

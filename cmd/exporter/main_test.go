@@ -161,6 +161,21 @@ func TestScrapeEndpointsAndLint(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
+	// The landing page links the report pages, which are served.
+	landing, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(landing.Body)
+	landing.Body.Close()
+	if !strings.Contains(string(page), `href="/models"`) {
+		t.Errorf("the landing page does not link /models:\n%s", page)
+	}
+	if models, err := http.Get("http://" + addr + "/models"); err != nil || models.StatusCode != 200 {
+		t.Errorf("GET /models: %v %v", models, err)
+	} else {
+		models.Body.Close()
+	}
 	resp, _ := http.Get("http://" + addr + "/-/reload")
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET /-/reload: %d, want 405", resp.StatusCode)

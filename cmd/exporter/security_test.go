@@ -173,8 +173,14 @@ basic_auth_users:
 		t.Logf("TLS %s verified against %q", tls.VersionName(resp.TLS.Version), ca.cert.Subject.CommonName)
 	}
 
+	// The report page is behind the same web config.
+	if resp, body, err := get(trusting, exp.base+"/models/m", "prometheus", password); err != nil || resp.StatusCode != 200 ||
+		!strings.Contains(body, `id="model-name">m<`) {
+		t.Errorf("GET /models/m with credentials: %v %v\n%s", resp, err, body)
+	}
+
 	// Without them, or with wrong ones: 401 on every endpoint.
-	for _, path := range []string{"/metrics", "/", "/-/healthy", "/-/ready"} {
+	for _, path := range []string{"/metrics", "/", "/-/healthy", "/-/ready", "/models", "/models/m"} {
 		for _, cred := range [][2]string{{"", ""}, {"prometheus", "wrong"}, {"nobody", password}} {
 			resp, body, err := get(trusting, exp.base+path, cred[0], cred[1])
 			if err != nil {

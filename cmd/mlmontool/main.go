@@ -41,6 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	commands := []command{
 		checkConfigCommand(app, stdout),
+		reportCommand(app, stdout),
 	}
 
 	selected, err := app.Parse(args)

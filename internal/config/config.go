@@ -69,6 +69,13 @@ type Settings struct {
 	// MaxClasses bounds the number of class labels that get their own
 	// per-class series; less frequent classes fold into "__other__".
 	MaxClasses int `yaml:"max_classes"`
+	// ExportBins exposes each drift bin's share of the window's values as
+	// mlmon_feature_bin_ratio (README, "Distributions as metrics").
+	ExportBins bool `yaml:"export_bins"`
+	// ExportCategories names the top categories of categorical features in
+	// the bin label; without it only "__other__" is exported, because the
+	// category values would become label values.
+	ExportCategories bool `yaml:"export_categories"`
 }
 
 // DefaultSettings returns the built-in settings used for keys that neither

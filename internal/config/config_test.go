@@ -71,14 +71,14 @@ func TestLoadFull(t *testing.T) {
 			QueryTimeout:       20 * time.Second,
 			MaxParallelQueries: 8,
 		},
-		Defaults: Settings{Window: 2 * time.Hour, Delay: 5 * time.Minute, Bins: 20, MaxCategories: 30, MinSamples: 500, MaxClasses: 40},
+		Defaults: Settings{Window: 2 * time.Hour, Delay: 5 * time.Minute, Bins: 20, MaxCategories: 30, MinSamples: 500, MaxClasses: 40, ExportBins: true},
 		Models: []Model{
 			{
 				Name:          "churn",
 				Task:          TaskBinary,
 				PositiveClass: "1",
 				// Every setting overridden.
-				Settings: Settings{Window: 30 * time.Minute, Delay: time.Minute, Bins: 10, MaxCategories: 25, MinSamples: 200, MaxClasses: 2},
+				Settings: Settings{Window: 30 * time.Minute, Delay: time.Minute, Bins: 10, MaxCategories: 25, MinSamples: 200, MaxClasses: 2, ExportCategories: true},
 				Predictions: Predictions{
 					Table: "ml.predictions", Timestamp: "ts", ID: "request_id",
 					ModelColumn: "model", VersionColumn: "model_version",
@@ -120,7 +120,7 @@ func TestLoadFull(t *testing.T) {
 				Name: "intent",
 				Task: TaskMulticlass,
 				// Nothing overridden: the file's defaults.
-				Settings:    Settings{Window: 2 * time.Hour, Delay: 5 * time.Minute, Bins: 20, MaxCategories: 30, MinSamples: 500, MaxClasses: 40},
+				Settings:    Settings{Window: 2 * time.Hour, Delay: 5 * time.Minute, Bins: 20, MaxCategories: 30, MinSamples: 500, MaxClasses: 40, ExportBins: true},
 				Predictions: Predictions{Table: "intent_predictions", Timestamp: "created_at", ID: "id", Prediction: "predicted_intent"},
 				GroundTruth: &GroundTruth{Table: "intent_labels", ID: "id", Label: "intent", Timestamp: "labelled_at", DistributedJoin: JoinAuto},
 				// Performance defaults to the model's window and delay.
@@ -134,7 +134,7 @@ func TestLoadFull(t *testing.T) {
 				Name: "price",
 				Task: TaskRegression,
 				// Only the window overridden.
-				Settings:    Settings{Window: day, Delay: 5 * time.Minute, Bins: 20, MaxCategories: 30, MinSamples: 500, MaxClasses: 40},
+				Settings:    Settings{Window: day, Delay: 5 * time.Minute, Bins: 20, MaxCategories: 30, MinSamples: 500, MaxClasses: 40, ExportBins: true},
 				Predictions: Predictions{Table: "price_predictions", Timestamp: "ts", ID: "id", Prediction: "price"},
 				Performance: Performance{Window: day, Delay: 5 * time.Minute},
 				Features: []Feature{
@@ -746,6 +746,15 @@ models:
 ` + preds + `    features: {age: numeric}
 `,
 			want: []expect{{"features:", "models[0].features", "must be a list, got a mapping"}},
+		},
+		{
+			name: "feature named like the output",
+			doc: head + `  - name: m
+    task: regression
+` + preds + `    features:
+      - {name: __prediction__, column: p, type: numeric}
+`,
+			want: []expect{{"{name: __prediction__", "models[0].features[0].name", `"__prediction__" is reserved for the model output`}},
 		},
 		{
 			name: "reference empty",

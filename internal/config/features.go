@@ -8,6 +8,10 @@ import (
 
 // features reads a model's feature list. Names label the series, so they
 // must be unique within the model.
+// OutputFeature is the feature label of the model output's distribution
+// (mlmon_feature_bin_ratio): no feature may take it.
+const OutputFeature = "__prediction__"
+
 func (l *loader) features(items []*yaml.Node, path string) []Feature {
 	var features []Feature
 	names := map[string]int{} // name -> line of first use
@@ -26,6 +30,8 @@ func (l *loader) features(items []*yaml.Node, path string) []Feature {
 			n := o.fields["name"].val
 			if first, dup := names[f.Name]; dup {
 				l.add(n, o.join("name"), "duplicate feature name %q (first at line %d)", f.Name, first)
+			} else if f.Name == OutputFeature {
+				l.add(n, o.join("name"), "%q is reserved for the model output in mlmon_feature_bin_ratio; set name to another value (column may stay %s)", f.Name, f.Name)
 			} else {
 				names[f.Name] = n.Line
 			}

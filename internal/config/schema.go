@@ -86,4 +86,6 @@ func (l *loader) settings(o *object, s *Settings) {
 	l.intRange(o, "max_categories", &s.MaxCategories, 1, 1000)
 	l.intRange(o, "min_samples", &s.MinSamples, 1, math.MaxInt)
 	l.intRange(o, "max_classes", &s.MaxClasses, 2, 1000)
+	l.boolean(o, "export_bins", &s.ExportBins)
+	l.boolean(o, "export_categories", &s.ExportCategories)
 }

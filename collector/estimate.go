@@ -50,6 +50,10 @@ var estimateFamily = family{
 type estimateInputs struct {
 	reference *chquery.Classification // the reference window's join with the labels
 	current   *chquery.ScoreHistogram // the current window's scores by predicted class
+	// A multiclass model's (scores:): the reference's labelled class score
+	// histograms and the current window's unlabelled ones.
+	classReference *chquery.ClassScores
+	classCurrent   *chquery.ClassScoreCounts
 }
 
 // calibrated is whether the model's reference can be calibrated: a binary
@@ -72,6 +76,10 @@ func estimated(m *config.Model) bool {
 // current window, the estimate is not emitted; mlmon_calibration_samples
 // and mlmon_predictions say why.
 func collectEstimate(_ context.Context, m *model) error {
+	if calibratedMulticlass(m.Model) {
+		m.collectMulticlassEstimate()
+		return nil
+	}
 	ref := m.inputs.reference
 	if !calibrated(m.Model) || ref == nil {
 		return nil
@@ -95,6 +103,19 @@ func collectEstimate(_ context.Context, m *model) error {
 	if conf == nil {
 		return nil
 	}
+	rep := m.emitEstimatedClassification(conf)
+	for _, class := range []string{m.PositiveClass, negative} {
+		if cs, ok := rep.Classes[class]; ok {
+			m.out.gauge(estimatedClassF1Desc, cs.F1, m.Name, class)
+		}
+	}
+	m.out.gauge(estimatedROCAUCDesc, stats.ExpectedROCAUC(fit, buckets), m.Name)
+	return nil
+}
+
+// emitEstimatedClassification reports the accuracy and averages of an
+// expected confusion matrix, and returns its report.
+func (m *model) emitEstimatedClassification(conf stats.Confusion) stats.ClassificationReport {
 	rep := stats.Classify(conf)
 	m.out.gauge(estimatedAccuracyDesc, rep.Accuracy, m.Name)
 	for _, a := range []struct {
@@ -105,13 +126,7 @@ func collectEstimate(_ context.Context, m *model) error {
 		m.out.gauge(estimatedRecallDesc, a.avg.Recall, m.Name, a.name)
 		m.out.gauge(estimatedF1Desc, a.avg.F1, m.Name, a.name)
 	}
-	for _, class := range []string{m.PositiveClass, negative} {
-		if cs, ok := rep.Classes[class]; ok {
-			m.out.gauge(estimatedClassF1Desc, cs.F1, m.Name, class)
-		}
-	}
-	m.out.gauge(estimatedROCAUCDesc, stats.ExpectedROCAUC(fit, buckets), m.Name)
-	return nil
+	return rep
 }
 
 // negativeClass names the class of every prediction other than the

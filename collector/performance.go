@@ -105,6 +105,7 @@ func collectPerformance(ctx context.Context, m *model) error {
 	})
 	if refErr == nil {
 		m.inputs.reference = reference.classification
+		m.inputs.classReference = reference.classScores
 		m.emitPerformance(reference, windowReference)
 		if err == nil && current.classification != nil {
 			m.emitLabelDrift(reference.classification.Confusion, current.classification.Confusion)
@@ -121,6 +122,7 @@ func collectPerformance(ctx context.Context, m *model) error {
 type perf struct {
 	classification *chquery.Classification
 	regression     *chquery.Regression
+	classScores    *chquery.ClassScores // multiclass with scores (estimate_multiclass.go)
 }
 
 func (p perf) labels() chquery.Labels {
@@ -147,7 +149,11 @@ func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string) (
 		return perf{regression: &r}, err
 	}
 	c, err := client.Classification(ctx, m.Model, src, name)
-	return perf{classification: &c}, err
+	if err != nil {
+		return perf{}, err
+	}
+	cs, err := m.classScores(ctx, src, name)
+	return perf{classification: &c, classScores: cs}, err
 }
 
 // emitPerformance reports the task's quality metrics for one window.
@@ -176,6 +182,7 @@ func (m *model) emitPerformance(p perf, window string) {
 		m.out.gauge(logLossDesc, stats.MeanOf(c.LogLossSum, c.ScoreRows), m.Name, window)
 		m.out.gauge(brierDesc, stats.MeanOf(c.BrierSum, c.ScoreRows), m.Name, window)
 	}
+	m.emitClassScores(p, window)
 	if window == windowCurrent {
 		m.emitClasses(c.Confusion, rep)
 	}

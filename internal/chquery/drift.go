@@ -432,6 +432,9 @@ func foldWindow(cols []Binning, keys, counts []uint64, scores bool, classes int)
 			}
 		}
 	}
+	if ws.ClassScores != nil {
+		ws.ClassScores.finish()
+	}
 	return ws, nil
 }
 

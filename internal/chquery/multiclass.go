@@ -104,7 +104,6 @@ func scoreBucket(score float64) uint64 {
 type ClassScoreCounts struct {
 	Rows     [][][]uint64
 	Unscored uint64 // rows with a score that is NULL, NaN or infinite
-	keys     uint64 // the unscored state's count: K per unscored row
 }
 
 func newClassScoreCounts(k int) *ClassScoreCounts {
@@ -120,11 +119,15 @@ func newClassScoreCounts(k int) *ClassScoreCounts {
 
 func (h *ClassScoreCounts) add(st windowState, n uint64) {
 	if st.unscored {
-		h.keys += n
-		h.Unscored = h.keys / uint64(len(h.Rows)-1)
+		h.Unscored += n // K keys per row: see finish
 		return
 	}
 	h.Rows[st.predicted][st.class][st.bucket] += n
+}
+
+// finish turns the unscored state's count, K per unscored row, into rows.
+func (h *ClassScoreCounts) finish() {
+	h.Unscored /= uint64(len(h.Rows) - 1)
 }
 
 // Scored is the number of rows whose every score is finite.

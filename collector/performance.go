@@ -24,7 +24,7 @@ var (
 	classRecallDesc    = desc("class_recall_ratio", "Recall of one class over the performance window.", "model", "class")
 	classF1Desc        = desc("class_f1_score", "F1 score of one class over the performance window.", "model", "class")
 	confusionDesc      = desc("confusion_matrix", "Labeled predictions by actual and predicted class over the performance window.", "model", "actual", "predicted")
-	rocAUCDesc         = desc("roc_auc", "Area under the ROC curve of the score (binary models).", "model", "window")
+	rocAUCDesc         = desc("roc_auc", "Area under the ROC curve of the score (binary models; multiclass models with scores: one-vs-rest, macro).", "model", "window")
 	logLossDesc        = desc("log_loss", "Mean log loss of the score, probabilities clipped to [1e-15, 1-1e-15] (binary models).", "model", "window")
 	brierDesc          = desc("brier_score", "Mean squared difference between score and outcome (binary models).", "model", "window")
 	maeDesc            = desc("mae", "Mean absolute error (regression).", "model", "window")

@@ -21,6 +21,7 @@ var (
 	estimatedROCAUCDesc    = desc("estimated_roc_auc", "Expected ROC AUC of the current window's scores, each row a positive with its calibrated probability.", "model")
 	calibrationErrorDesc   = desc("calibration_error", "Expected calibration error (10 equal-width bins) of the reference's labelled scores, raw or after isotonic calibration (cross-fitted).", "model", "stage")
 	calibrationSamplesDesc = desc("calibration_samples", "Labelled reference rows with a score that the calibration of the label-free estimate rests on.", "model")
+	labelsUntilDesc        = desc("labels_until_timestamp_seconds", "End of the performance window: predictions before it have realised metrics, later ones only the label-free estimate.", "model")
 )
 
 // The label-free performance estimate (confidence-based): labels arrive
@@ -38,7 +39,7 @@ var (
 var estimateFamily = family{
 	name: "estimate",
 	descs: []*prometheus.Desc{estimatedAccuracyDesc, estimatedPrecisionDesc, estimatedRecallDesc, estimatedF1Desc,
-		estimatedClassF1Desc, estimatedROCAUCDesc, calibrationErrorDesc, calibrationSamplesDesc},
+		estimatedClassF1Desc, estimatedROCAUCDesc, calibrationErrorDesc, calibrationSamplesDesc, labelsUntilDesc},
 	// The estimate runs no query: it reads what performance and drift read.
 	queries: func(*config.Model) []string { return nil },
 	collect: collectEstimate,
@@ -76,6 +77,11 @@ func estimated(m *config.Model) bool {
 // current window, the estimate is not emitted; mlmon_calibration_samples
 // and mlmon_predictions say why.
 func collectEstimate(_ context.Context, m *model) error {
+	if calibrated(m.Model) || calibratedMulticlass(m.Model) {
+		// Where labels take over from the estimate (the model dashboard
+		// ends the estimate's line there).
+		m.out.gauge(labelsUntilDesc, float64(performanceWindow(m.Model, m.now()).To.Unix()), m.Name)
+	}
 	if calibratedMulticlass(m.Model) {
 		m.collectMulticlassEstimate()
 		return nil

@@ -77,11 +77,6 @@ func estimated(m *config.Model) bool {
 // current window, the estimate is not emitted; mlmon_calibration_samples
 // and mlmon_predictions say why.
 func collectEstimate(_ context.Context, m *model) error {
-	if calibrated(m.Model) || calibratedMulticlass(m.Model) {
-		// Where labels take over from the estimate (the model dashboard
-		// ends the estimate's line there).
-		m.out.gauge(labelsUntilDesc, float64(performanceWindow(m.Model, m.now()).To.Unix()), m.Name)
-	}
 	if calibratedMulticlass(m.Model) {
 		m.collectMulticlassEstimate()
 		return nil
@@ -120,8 +115,11 @@ func collectEstimate(_ context.Context, m *model) error {
 }
 
 // emitEstimatedClassification reports the accuracy and averages of an
-// expected confusion matrix, and returns its report.
+// expected confusion matrix, and returns its report; with them, where labels
+// take over from the estimate (the model dashboard ends the estimate's line
+// there).
 func (m *model) emitEstimatedClassification(conf stats.Confusion) stats.ClassificationReport {
+	m.out.gauge(labelsUntilDesc, float64(performanceWindow(m.Model, m.now()).To.Unix()), m.Name)
 	rep := stats.Classify(conf)
 	m.out.gauge(estimatedAccuracyDesc, rep.Accuracy, m.Name)
 	for _, a := range []struct {

@@ -36,12 +36,13 @@ func estimatedMulticlass(m *config.Model) bool {
 }
 
 // classScores runs the class score histograms' join over src, for
-// joinLabels; nil for a model without them.
-func (m *model) classScores(ctx context.Context, src chquery.Source, name string) (*chquery.ClassScores, error) {
+// joinLabels, with the label names of its classification c; nil for a
+// model without them.
+func (m *model) classScores(ctx context.Context, src chquery.Source, name string, c *chquery.Classification) (*chquery.ClassScores, error) {
 	if !classScored(m.Model) {
 		return nil, nil
 	}
-	cs, err := m.client().ClassScores(ctx, m.Model, src, name)
+	cs, err := m.client().ClassScores(ctx, m.Model, src, name, c.Confusion.Labels())
 	if err != nil {
 		return nil, err
 	}

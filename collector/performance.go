@@ -152,7 +152,7 @@ func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string) (
 	if err != nil {
 		return perf{}, err
 	}
-	cs, err := m.classScores(ctx, src, name)
+	cs, err := m.classScores(ctx, src, name, &c)
 	return perf{classification: &c, classScores: cs}, err
 }
 

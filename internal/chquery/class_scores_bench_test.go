@@ -109,7 +109,7 @@ func BenchmarkWindowClassScores(b *testing.B) {
 			return err
 		})
 		measure("class_scores_join", func() error {
-			cs, err := c.ClassScores(ctx, m, Source{Window: w}, "performance")
+			cs, err := c.ClassScores(ctx, m, Source{Window: w}, "performance", []string{"a", "b", "c", "d"})
 			if err == nil && cs.Rows != rows {
 				err = fmt.Errorf("class scores over %d rows", cs.Rows)
 			}

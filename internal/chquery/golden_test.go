@@ -151,9 +151,11 @@ func goldenCases() []goldenCase {
 			}})
 	for _, j := range joins[:4] {
 		src := j.src
-		cs = append(cs, goldenCase{"class_scores" + j.suffix + ".sql", "ClassScoresQuery, multiclass with three scores, " + j.about,
+		cs = append(cs, goldenCase{"class_scores" + j.suffix + ".sql", "ClassScoresQuery (labels by hash), multiclass with three scores, " + j.about,
 			func() (Query, error) { return ClassScoresQuery(scored, src) }})
 	}
+	cs = append(cs, goldenCase{"class_scores_by_name.sql", "ClassScoresByNameQuery, multiclass with three scores, one server",
+		func() (Query, error) { return ClassScoresByNameQuery(scored, Source{Window: w}) }})
 	for _, j := range joins {
 		src := j.src
 		cs = append(cs,

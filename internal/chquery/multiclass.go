@@ -172,8 +172,23 @@ type ClassScores struct {
 // one join (labelJoin, the newest label of each id winning). Each labelled
 // row with finite scores yields key 1 once and, for each class j,
 // 2 + 2·((i·K + j)·(ScoreBuckets + 1) + bucket) + [label = class j]; any
-// other row yields 0, whose count is not used.
+// other row yields 0, whose count is not used. As ClassificationQuery, the
+// label travels as its hash inside the tie-break (labelkey.go), and is
+// compared with each class's LabelHash: a label that is not class j but
+// shares its hash would count as j, which ClassScores rules out against the
+// window's label names before it uses this query (else it uses
+// ClassScoresByNameQuery).
 func ClassScoresQuery(m *config.Model, src Source) (Query, error) {
+	return classScoresQuery(m, src, false)
+}
+
+// ClassScoresByNameQuery is ClassScoresQuery with the label as a string
+// (argMax of the newest): slower, and exact whatever the labels' hashes.
+func ClassScoresByNameQuery(m *config.Model, src Source) (Query, error) {
+	return classScoresQuery(m, src, true)
+}
+
+func classScoresQuery(m *config.Model, src Source, byName bool) (Query, error) {
 	if m.GroundTruth == nil || len(m.Scores) == 0 {
 		return Query{}, fmt.Errorf("model %q: class score histograms need ground_truth and scores", m.Name)
 	}
@@ -183,22 +198,49 @@ func ClassScoresQuery(m *config.Model, src Source) (Query, error) {
 	left, leftArgs := classScoreInner(&ids, m, "mlmon_pred")
 	// The predicted class must be named before the aliases that read it.
 	left = append([]string{classLabelExpr(&ids, m.Predictions.Prediction) + " AS mlmon_pred"}, left...)
-	keys := []string{"toUInt32(if((mlmon_matched = 1 AND mlmon_mf) AS mlmon_ok, 1, 0))"}
+	labelExpr := classLabelExpr(&ids, m.GroundTruth.Label)
+	right := []string{"max(" + labelTieBreakSQL(ids.col(m.GroundTruth.Timestamp), labelExpr) + ") AS mlmon_tb"}
+	matched, label := tieBreakMatchedSQL("mlmon_tb"), tieBreakHashSQL("mlmon_tb")
+	if byName {
+		right = newestLabel(&ids, m, labelExpr)
+		matched, label = "mlmon_matched = 1", "mlmon_label"
+	}
+	keys := []string{"toUInt32(if((" + matched + " AND mlmon_mf) AS mlmon_ok, 1, 0))"}
 	var selArgs []any
 	for j, class := range classes {
-		keys = append(keys, fmt.Sprintf("toUInt32(if(mlmon_ok, 2 + 2 * ((mlmon_mi * %d + %d) * %d + %s) + (mlmon_label = ?), 0))",
-			k, j, ScoreBuckets+1, bucketSQL("mlmon_mc"+strconv.Itoa(j))))
-		selArgs = append(selArgs, class)
+		keys = append(keys, fmt.Sprintf("toUInt32(if(mlmon_ok, 2 + 2 * ((mlmon_mi * %d + %d) * %d + %s) + (%s = ?), 0))",
+			k, j, ScoreBuckets+1, bucketSQL("mlmon_mc"+strconv.Itoa(j)), label))
+		if byName {
+			selArgs = append(selArgs, class)
+		} else {
+			selArgs = append(selArgs, LabelHash(class))
+		}
 	}
 	sel := "toUInt64(arrayJoin([" + strings.Join(keys, ", ") + "]) AS mlmon_k) AS k, count() AS n"
 	var b sqlBuilder
-	labelJoinArgs(&b, &ids, m, src, sel, selArgs, left, leftArgs, newestLabel(&ids, m, classLabelExpr(&ids, m.GroundTruth.Label)))
+	labelJoinArgs(&b, &ids, m, src, sel, selArgs, left, leftArgs, right)
 	b.add(" GROUP BY mlmon_k")
 	joinSettings(&b, src)
 	if ids.err != nil {
 		return Query{}, ids.err
 	}
 	return b.query("class_scores"), nil
+}
+
+// hashesCollide is whether a label among labels, not itself a class,
+// shares a class's LabelHash: ClassScoresQuery would count it as that
+// class.
+func hashesCollide(classes, labels []string) bool {
+	hashes := map[uint64]string{}
+	for _, c := range classes {
+		hashes[LabelHash(c)] = c
+	}
+	for _, l := range labels {
+		if c, ok := hashes[LabelHash(l)]; ok && c != l {
+			return true
+		}
+	}
+	return false
 }
 
 // labelJoinArgs is labelJoin with placeholders in left, whose arguments
@@ -216,9 +258,16 @@ func labelJoinArgs(b *sqlBuilder, ids *identifiers, m *config.Model, src Source,
 	b.add(tmp.sb.String(), append(args, tmp.args...)...)
 }
 
-// ClassScores runs ClassScoresQuery and folds its groups.
-func (c *Client) ClassScores(ctx context.Context, m *config.Model, src Source, name string) (ClassScores, error) {
-	q, err := ClassScoresQuery(m, src)
+// ClassScores runs ClassScoresQuery and folds its groups; labels are the
+// window's label names (the classification join's), and when one of them
+// shares a class's hash it runs ClassScoresByNameQuery instead.
+func (c *Client) ClassScores(ctx context.Context, m *config.Model, src Source, name string, labels []string) (ClassScores, error) {
+	build := ClassScoresQuery
+	if hashesCollide(m.ScoreClasses(), labels) {
+		c.logger.Debug("a label shares a class's hash, joining by name", "model", m.Name, "query", name)
+		build = ClassScoresByNameQuery
+	}
+	q, err := build(m, src)
 	if err != nil {
 		return ClassScores{}, err
 	}

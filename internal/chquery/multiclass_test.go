@@ -122,13 +122,37 @@ func TestClassScoreHistograms(t *testing.T) {
 		{3, 0, 200, true}: 1, {3, 1, 300, false}: 1, {3, 2, 500, false}: 1,
 		{2, 0, 0, false}: 1, {2, 1, 100, false}: 1, {2, 2, 1000, true}: 1,
 	}
-	for _, join := range []JoinStrategy{JoinSingle, JoinLocal} {
-		ref, err := c.ClassScores(ctx, m, Source{Window: w, Join: join}, "performance")
+	labels := []string{"a", "b", "c"}
+	for _, form := range []struct {
+		join   JoinStrategy
+		byName bool
+	}{{JoinSingle, false}, {JoinLocal, false}, {JoinSingle, true}, {JoinLocal, true}} {
+		join := form.join
+		build := ClassScoresQuery
+		if form.byName {
+			build = ClassScoresByNameQuery
+		}
+		q, err := build(m, Source{Window: w, Join: join})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys, counts []uint64
+		if err := c.QueryRows(ctx, m.Name, q, func(scan func(...any) error) error {
+			var k, n uint64
+			if err := scan(&k, &n); err != nil {
+				return err
+			}
+			keys, counts = append(keys, k), append(counts, n)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ref, err := FoldClassScores(3, keys, counts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if ref.Rows != 5 {
-			t.Errorf("join %v: %d labelled scored rows, want 5", join, ref.Rows)
+			t.Errorf("%+v: %d labelled scored rows, want 5", form, ref.Rows)
 		}
 		got := map[lcell]float64{}
 		for i := range ref.Hist {
@@ -146,12 +170,12 @@ func TestClassScoreHistograms(t *testing.T) {
 		}
 		for k, v := range wantRef {
 			if got[k] != v {
-				t.Errorf("join %v: %+v has %v rows, want %v", join, k, got[k], v)
+				t.Errorf("%+v: %+v has %v rows, want %v", form, k, got[k], v)
 			}
 		}
 		for k, v := range got {
 			if _, ok := wantRef[k]; !ok {
-				t.Errorf("join %v: unexpected %+v with %v rows", join, k, v)
+				t.Errorf("%+v: unexpected %+v with %v rows", form, k, v)
 			}
 		}
 	}
@@ -160,7 +184,7 @@ func TestClassScoreHistograms(t *testing.T) {
 	// (0.5 + 1 + 1 + 0 + 0 + 1) / 6; class b: positive 0.2 against 0.2,
 	// 0.6, 0.3, 0.1: (0.5 + 0 + 0 + 1) / 4; class c: positives 0.1004→0.1,
 	// 1 against 0.1, 0.1, 0.5: (0.5 + 0.5 + 0 + 1 + 1 + 1) / 6.
-	ref, err := c.ClassScores(ctx, m, Source{Window: w}, "performance")
+	ref, err := c.ClassScores(ctx, m, Source{Window: w}, "performance", labels)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,4 +236,16 @@ func (k stateKeys) decodeClassScoreKey(t *testing.T, key uint64) windowState {
 		t.Fatalf("key %d decodes to %+v", key, st)
 	}
 	return st
+}
+
+// A label that shares a class's hash but is not that class would be
+// counted as it by ClassScoresQuery: such a window is read by name.
+func TestClassScoresHashCollision(t *testing.T) {
+	x, y := collidingLabels(t)
+	if !hashesCollide([]string{x, "other"}, []string{"other", y}) {
+		t.Errorf("%q and %q share a hash: want a collision", x, y)
+	}
+	if hashesCollide([]string{x, "other"}, []string{x, "other", "third"}) {
+		t.Error("labels that are the classes themselves collide")
+	}
 }

@@ -249,3 +249,73 @@ func TestClassScoresHashCollision(t *testing.T) {
 		t.Error("labels that are the classes themselves collide")
 	}
 }
+
+// A window holding a label that shares a class's hash: the hashed query
+// counts it as the class, and the client, told the window's labels, reads
+// by name and counts it right.
+func TestClassScoresCollidingLabel(t *testing.T) {
+	ctx := context.Background()
+	x, y := collidingLabels(t)
+	if err := server.Exec(ctx,
+		"DROP TABLE IF EXISTS mcc_p", "DROP TABLE IF EXISTS mcc_g",
+		"CREATE TABLE mcc_p (ts DateTime, id String, pred String, px Float64, pz Float64) ENGINE = MergeTree ORDER BY ts",
+		"CREATE TABLE mcc_g (id String, label String, ts DateTime) ENGINE = MergeTree ORDER BY id",
+	); err != nil {
+		t.Fatal(err)
+	}
+	const at = 1700000000
+	pb, err := server.Conn().PrepareBatch(ctx, "INSERT INTO mcc_p (ts, id, pred, px, pz)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb, err := server.Conn().PrepareBatch(ctx, "INSERT INTO mcc_g (id, label, ts)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Row 0 is labelled x, row 1 y (not a class, x's hash), row 2 z.
+	for i, label := range []string{x, y, "z"} {
+		id := "r" + strconv.Itoa(i)
+		if err := pb.Append(time.Unix(at, 0), id, x, 0.7, 0.3); err != nil {
+			t.Fatal(err)
+		}
+		if err := gb.Append(id, label, time.Unix(at+1, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pb.Send(); err != nil {
+		t.Fatal(err)
+	}
+	if err := gb.Send(); err != nil {
+		t.Fatal(err)
+	}
+	m := &config.Model{Name: "m", Task: config.TaskMulticlass,
+		Predictions: config.Predictions{Table: "mcc_p", Timestamp: "ts", ID: "id", Prediction: "pred"},
+		GroundTruth: &config.GroundTruth{Table: "mcc_g", ID: "id", Label: "label", Timestamp: "ts"},
+		Scores:      map[string]string{x: "px", "z": "pz"}}
+	src := Source{Window: Window{From: time.Unix(at, 0), To: time.Unix(at+1, 0)}}
+	classX := slices.Index(m.ScoreClasses(), x)
+	positives := func(cs ClassScores) float64 {
+		var n float64
+		for _, b := range cs.Hist[classX][classX] { // predicted x, x's score
+			n += b.Positives
+		}
+		return n
+	}
+	c := testClient(t)
+	exact, err := c.ClassScores(ctx, m, src, "performance", []string{x, y, "z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := positives(exact); got != 1 {
+		t.Errorf("told the labels: %v rows labelled %q, want 1", got, x)
+	}
+	// Told nothing of y, the client reads by hash and y counts as x: the
+	// reason it must be told.
+	hashed, err := c.ClassScores(ctx, m, src, "performance", []string{x, "z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := positives(hashed); got != 2 {
+		t.Errorf("by hash: %v rows labelled %q, want 2 (y counted as x)", got, x)
+	}
+}

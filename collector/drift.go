@@ -73,7 +73,8 @@ func collectDrift(ctx context.Context, m *model) error {
 	}
 	var cur chquery.WindowStats
 	err = m.query(queryDrift, func() (err error) {
-		src := chquery.Source{Window: currentWindow(m.Model, m.now()), Sampling: sampling, Scores: estimated(m.Model)}
+		src := chquery.Source{Window: currentWindow(m.Model, m.now()), Sampling: sampling, Scores: estimated(m.Model),
+			ClassScores: estimatedMulticlass(m.Model)}
 		if p := m.Preaggregated; p != nil {
 			m.out.gauge(preaggregatedIntervalDesc, p.Interval.Seconds(), m.Name)
 			cur, err = m.client().PreaggregatedWindow(ctx, m.Model, src.Window, ref.currentBinnings(), queryDrift)
@@ -86,6 +87,7 @@ func collectDrift(ctx context.Context, m *model) error {
 		return err
 	}
 	m.inputs.current = cur.Scores
+	m.inputs.classCurrent = cur.ClassScores
 	for i, col := range ref.columns {
 		m.emitColumn(col, ref.binnings[i], ref.profile.Columns[i], ref.stats.Rows, ref.stats.Columns[i], cur.Rows, cur.Columns[i])
 		m.recordBins(col, ref.binnings[i], ref.stats.Rows, ref.stats.Columns[i], cur.Rows, cur.Columns[i])

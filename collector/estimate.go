@@ -21,6 +21,7 @@ var (
 	estimatedROCAUCDesc    = desc("estimated_roc_auc", "Expected ROC AUC of the current window's scores, each row a positive with its calibrated probability.", "model")
 	calibrationErrorDesc   = desc("calibration_error", "Expected calibration error (10 equal-width bins) of the reference's labelled scores, raw or after isotonic calibration (cross-fitted).", "model", "stage")
 	calibrationSamplesDesc = desc("calibration_samples", "Labelled reference rows with a score that the calibration of the label-free estimate rests on.", "model")
+	labelsUntilDesc        = desc("labels_until_timestamp_seconds", "End of the performance window: predictions before it have realised metrics, later ones only the label-free estimate.", "model")
 )
 
 // The label-free performance estimate (confidence-based): labels arrive
@@ -38,7 +39,7 @@ var (
 var estimateFamily = family{
 	name: "estimate",
 	descs: []*prometheus.Desc{estimatedAccuracyDesc, estimatedPrecisionDesc, estimatedRecallDesc, estimatedF1Desc,
-		estimatedClassF1Desc, estimatedROCAUCDesc, calibrationErrorDesc, calibrationSamplesDesc},
+		estimatedClassF1Desc, estimatedROCAUCDesc, calibrationErrorDesc, calibrationSamplesDesc, labelsUntilDesc},
 	// The estimate runs no query: it reads what performance and drift read.
 	queries: func(*config.Model) []string { return nil },
 	collect: collectEstimate,
@@ -50,6 +51,10 @@ var estimateFamily = family{
 type estimateInputs struct {
 	reference *chquery.Classification // the reference window's join with the labels
 	current   *chquery.ScoreHistogram // the current window's scores by predicted class
+	// A multiclass model's (scores:): the reference's labelled class score
+	// histograms and the current window's unlabelled ones.
+	classReference *chquery.ClassScores
+	classCurrent   *chquery.ClassScoreCounts
 }
 
 // calibrated is whether the model's reference can be calibrated: a binary
@@ -72,6 +77,10 @@ func estimated(m *config.Model) bool {
 // current window, the estimate is not emitted; mlmon_calibration_samples
 // and mlmon_predictions say why.
 func collectEstimate(_ context.Context, m *model) error {
+	if calibratedMulticlass(m.Model) {
+		m.collectMulticlassEstimate()
+		return nil
+	}
 	ref := m.inputs.reference
 	if !calibrated(m.Model) || ref == nil {
 		return nil
@@ -95,6 +104,22 @@ func collectEstimate(_ context.Context, m *model) error {
 	if conf == nil {
 		return nil
 	}
+	rep := m.emitEstimatedClassification(conf)
+	for _, class := range []string{m.PositiveClass, negative} {
+		if cs, ok := rep.Classes[class]; ok {
+			m.out.gauge(estimatedClassF1Desc, cs.F1, m.Name, class)
+		}
+	}
+	m.out.gauge(estimatedROCAUCDesc, stats.ExpectedROCAUC(fit, buckets), m.Name)
+	return nil
+}
+
+// emitEstimatedClassification reports the accuracy and averages of an
+// expected confusion matrix, and returns its report; with them, where labels
+// take over from the estimate (the model dashboard ends the estimate's line
+// there).
+func (m *model) emitEstimatedClassification(conf stats.Confusion) stats.ClassificationReport {
+	m.out.gauge(labelsUntilDesc, float64(performanceWindow(m.Model, m.now()).To.Unix()), m.Name)
 	rep := stats.Classify(conf)
 	m.out.gauge(estimatedAccuracyDesc, rep.Accuracy, m.Name)
 	for _, a := range []struct {
@@ -105,13 +130,7 @@ func collectEstimate(_ context.Context, m *model) error {
 		m.out.gauge(estimatedRecallDesc, a.avg.Recall, m.Name, a.name)
 		m.out.gauge(estimatedF1Desc, a.avg.F1, m.Name, a.name)
 	}
-	for _, class := range []string{m.PositiveClass, negative} {
-		if cs, ok := rep.Classes[class]; ok {
-			m.out.gauge(estimatedClassF1Desc, cs.F1, m.Name, class)
-		}
-	}
-	m.out.gauge(estimatedROCAUCDesc, stats.ExpectedROCAUC(fit, buckets), m.Name)
-	return nil
+	return rep
 }
 
 // negativeClass names the class of every prediction other than the

@@ -24,7 +24,7 @@ var (
 	classRecallDesc    = desc("class_recall_ratio", "Recall of one class over the performance window.", "model", "class")
 	classF1Desc        = desc("class_f1_score", "F1 score of one class over the performance window.", "model", "class")
 	confusionDesc      = desc("confusion_matrix", "Labeled predictions by actual and predicted class over the performance window.", "model", "actual", "predicted")
-	rocAUCDesc         = desc("roc_auc", "Area under the ROC curve of the score (binary models).", "model", "window")
+	rocAUCDesc         = desc("roc_auc", "Area under the ROC curve of the score (binary models; multiclass models with scores: one-vs-rest, macro).", "model", "window")
 	logLossDesc        = desc("log_loss", "Mean log loss of the score, probabilities clipped to [1e-15, 1-1e-15] (binary models).", "model", "window")
 	brierDesc          = desc("brier_score", "Mean squared difference between score and outcome (binary models).", "model", "window")
 	maeDesc            = desc("mae", "Mean absolute error (regression).", "model", "window")
@@ -106,6 +106,7 @@ func collectPerformance(ctx context.Context, m *model) error {
 	})
 	if refErr == nil {
 		m.inputs.reference = reference.classification
+		m.inputs.classReference = reference.classScores
 		m.emitPerformance(reference, windowReference)
 		if err == nil && current.classification != nil {
 			m.emitLabelDrift(reference.classification.Confusion, current.classification.Confusion)
@@ -122,6 +123,7 @@ func collectPerformance(ctx context.Context, m *model) error {
 type perf struct {
 	classification *chquery.Classification
 	regression     *chquery.Regression
+	classScores    *chquery.ClassScores // multiclass with scores (estimate_multiclass.go)
 }
 
 func (p perf) labels() chquery.Labels {
@@ -148,7 +150,11 @@ func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string) (
 		return perf{regression: &r}, err
 	}
 	c, err := client.Classification(ctx, m.Model, src, name)
-	return perf{classification: &c}, err
+	if err != nil {
+		return perf{}, err
+	}
+	cs, err := m.classScores(ctx, src, name, &c)
+	return perf{classification: &c, classScores: cs}, err
 }
 
 // emitPerformance reports the task's quality metrics for one window.
@@ -177,6 +183,7 @@ func (m *model) emitPerformance(p perf, window string) {
 		m.out.gauge(logLossDesc, stats.MeanOf(c.LogLossSum, c.ScoreRows), m.Name, window)
 		m.out.gauge(brierDesc, stats.MeanOf(c.BrierSum, c.ScoreRows), m.Name, window)
 	}
+	m.emitClassScores(p, window)
 	if window == windowCurrent {
 		m.emitClasses(c.Confusion, rep)
 	}

@@ -146,13 +146,19 @@ func (g *generator) churn(b *batch, ts time.Time, drift float64) {
 		c = *charges
 	}
 	logit := -1.2 + 0.04*(45-age) - 0.05*float64(tenure) + 0.03*(c-70)
-	p := 1 / (1 + math.Exp(-logit))
+	// The model's view of the customer: the features' logit through noise.
+	// The outcome follows the model's view by a fixed law, P(churn | score)
+	// = σ(1.5·logit(score)) (the scores are under-confident), with or
+	// without drift: drift moves the features, and with them the scores,
+	// toward where the model is unsure (covariate shift), so accuracy falls
+	// and the label-free estimate, calibrated on the reference, sees the
+	// fall before the labels arrive.
+	view := logit + 0.6*g.rng.NormFloat64()
+	score := 1 / (1 + math.Exp(-view))
 	actual := "0"
-	if g.rng.Float64() < p {
+	if g.rng.Float64() < 1/(1+math.Exp(-1.5*view)) {
 		actual = "1"
 	}
-	// The model sees the truth through noise; drift makes it see worse.
-	score := 1 / (1 + math.Exp(-(logit + (0.6+2*drift)*g.rng.NormFloat64() + 1.5*drift)))
 	pred := "0"
 	if score >= 0.3 {
 		pred = "1"

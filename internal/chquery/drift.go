@@ -47,6 +47,10 @@ type Source struct {
 	// predicted class too (binary models with a score; predictions table
 	// only), in the same pass: see ScoreHistogram.
 	Scores bool
+	// ClassScores asks WindowQuery for a multiclass model's score
+	// histograms by predicted class (the model's scores:), in the same
+	// pass: see ClassScoreCounts.
+	ClassScores bool
 }
 
 // Sampling is how the heavy queries read a share of a model's predictions.
@@ -216,6 +220,8 @@ type WindowStats struct {
 	Columns []ColumnStats // aligned with the binnings asked for
 	// Scores is set when the source asked for it (Source.Scores).
 	Scores *ScoreHistogram
+	// ClassScores is set when the source asked for it (Source.ClassScores).
+	ClassScores *ClassScoreCounts
 }
 
 // ScoreHistogram counts a window's rows by predicted class and score
@@ -284,6 +290,12 @@ func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 		return Query{}, fmt.Errorf("model %q: a score histogram needs the predictions table's score column", m.Name)
 	}
 	layout := newStateKeys(cols, src.Scores)
+	if src.ClassScores {
+		if len(m.Scores) == 0 || src.Table != "" || src.Scores {
+			return Query{}, fmt.Errorf("model %q: class score histograms need the predictions table's scores columns", m.Name)
+		}
+		layout.classes = len(m.Scores)
+	}
 	keys := []string{layout.rowsSQL()} // one per row: the row count
 	for i, c := range cols {
 		x, state := fmt.Sprintf("mlmon_x%d", i), fmt.Sprintf("mlmon_s%d", i)
@@ -301,6 +313,14 @@ func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 			layout.scoreSQL(x, classLabelExpr(&ids, m.Predictions.Prediction))+" AS mlmon_ss")
 		innerArgs = append(innerArgs, m.PositiveClass)
 		keys = append(keys, "mlmon_ss")
+	}
+	if src.ClassScores {
+		sqls, args := layout.classScoreSQL(&ids, m)
+		inner = append(inner, sqls...)
+		innerArgs = append(innerArgs, args...)
+		for j := range layout.classes {
+			keys = append(keys, fmt.Sprintf("mlmon_mk%d", j))
+		}
 	}
 	if len(inner) == 0 {
 		inner = []string{"1 AS mlmon_one"}
@@ -347,16 +367,23 @@ func GridQuery(m *config.Model, src Source, cols []Binning) (q Query, ok bool, e
 // per-column bins and quality counts. A categorical column's top categories
 // are bins 1…k in the query and every other value is bin 0, which goes last.
 func FoldWindow(cols []Binning, keys, counts []uint64) (WindowStats, error) {
-	return foldWindow(cols, keys, counts, false)
+	return foldWindow(cols, keys, counts, false, 0)
+}
+
+// FoldClassScoredWindow is FoldWindow for a query with Source.ClassScores
+// of a model with classes score columns: it fills WindowStats.ClassScores
+// too.
+func FoldClassScoredWindow(cols []Binning, classes int, keys, counts []uint64) (WindowStats, error) {
+	return foldWindow(cols, keys, counts, false, classes)
 }
 
 // FoldScoredWindow is FoldWindow for a query with Source.Scores: it fills
 // WindowStats.Scores too.
 func FoldScoredWindow(cols []Binning, keys, counts []uint64) (WindowStats, error) {
-	return foldWindow(cols, keys, counts, true)
+	return foldWindow(cols, keys, counts, true, 0)
 }
 
-func foldWindow(cols []Binning, keys, counts []uint64, scores bool) (WindowStats, error) {
+func foldWindow(cols []Binning, keys, counts []uint64, scores bool, classes int) (WindowStats, error) {
 	if len(keys) != len(counts) {
 		return WindowStats{}, fmt.Errorf("window: %d keys, %d counts", len(keys), len(counts))
 	}
@@ -371,6 +398,10 @@ func foldWindow(cols []Binning, keys, counts []uint64, scores bool) (WindowStats
 		}
 	}
 	layout := newStateKeys(cols, scores)
+	if classes > 0 {
+		layout.classes = classes
+		ws.ClassScores = newClassScoreCounts(classes)
+	}
 	for j, k := range keys {
 		n := counts[j]
 		st, err := layout.decode(k)
@@ -380,6 +411,8 @@ func foldWindow(cols []Binning, keys, counts []uint64, scores bool) (WindowStats
 		switch {
 		case st.rows:
 			ws.Rows = n
+		case st.classScore:
+			ws.ClassScores.add(st, n)
 		case st.score && st.unscored:
 			ws.Scores.Unscored += n
 		case st.score && st.positive:
@@ -398,6 +431,9 @@ func foldWindow(cols []Binning, keys, counts []uint64, scores bool) (WindowStats
 				cs.Unseen += n
 			}
 		}
+	}
+	if ws.ClassScores != nil {
+		ws.ClassScores.finish()
 	}
 	return ws, nil
 }
@@ -425,7 +461,11 @@ func (c *Client) Window(ctx context.Context, m *config.Model, src Source, cols [
 	if err != nil {
 		return WindowStats{}, err
 	}
-	ws, err := foldWindow(cols, keys, counts, src.Scores)
+	classes := 0
+	if src.ClassScores {
+		classes = len(m.Scores)
+	}
+	ws, err := foldWindow(cols, keys, counts, src.Scores, classes)
 	if err != nil {
 		return WindowStats{}, fmt.Errorf("query %s: %w", name, err)
 	}

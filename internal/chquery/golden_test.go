@@ -146,6 +146,22 @@ func goldenCases() []goldenCase {
 		{"_read_once", "one server before 19.4, the predictions read once", Source{Window: w, ReadOnce: true}},
 		{"_join_local_read_once", "JoinLocal before 19.4, the predictions read once", Source{Window: w, Join: JoinLocal, ReadOnce: true}},
 	}
+	scored := goldenModel(config.TaskMulticlass)
+	scored.Scores = map[string]string{"buy": "p_buy", "browse": "p_browse", "leave": "p_leave"}
+	cs = append(cs,
+		goldenCase{"window_class_scores.sql", "WindowQuery with Source.ClassScores, multiclass with three scores",
+			func() (Query, error) { return WindowQuery(scored, Source{Window: w, ClassScores: true}, bins) }},
+		goldenCase{"window_class_scores_distributed.sql", "WindowQuery with Source.ClassScores, Distributed predictions table",
+			func() (Query, error) {
+				return WindowQuery(scored, Source{Window: w, ClassScores: true, Distributed: true}, bins)
+			}})
+	for _, j := range joins[:4] {
+		src := j.src
+		cs = append(cs, goldenCase{"class_scores" + j.suffix + ".sql", "ClassScoresQuery (labels by hash), multiclass with three scores, " + j.about,
+			func() (Query, error) { return ClassScoresQuery(scored, src) }})
+	}
+	cs = append(cs, goldenCase{"class_scores_by_name.sql", "ClassScoresByNameQuery, multiclass with three scores, one server",
+		func() (Query, error) { return ClassScoresByNameQuery(scored, Source{Window: w}) }})
 	for _, j := range joins {
 		src := j.src
 		cs = append(cs,

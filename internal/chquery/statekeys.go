@@ -30,6 +30,9 @@ type stateKeys struct {
 	cols   []Binning
 	stride uint64
 	scores bool
+	// classes: a multiclass model's score histograms (Source.ClassScores)
+	// take the range after the columns' instead; see classScoreKeys.
+	classes int
 }
 
 func newStateKeys(cols []Binning, scores bool) stateKeys {
@@ -45,6 +48,9 @@ func (k stateKeys) scoreBase() uint64 { return k.stride * uint64(len(k.cols)+1) 
 
 // end is the first key after every key the query can yield.
 func (k stateKeys) end() uint64 {
+	if k.classes > 0 {
+		return k.scoreBase() + classScoreStates(k.classes)
+	}
 	if k.scores {
 		return k.scoreBase() + scoreStates
 	}
@@ -107,6 +113,12 @@ type windowState struct {
 	unscored bool
 	positive bool
 	bucket   int
+	// A multiclass score histogram's state (classScore): unscored, or the
+	// predicted class's index (len(classes) for any other prediction), the
+	// class whose score is bucketed, and bucket.
+	classScore bool
+	predicted  int
+	class      int
 }
 
 // decode turns a key back into the state it encodes; a key the layout
@@ -114,6 +126,9 @@ type windowState struct {
 func (k stateKeys) decode(key uint64) (windowState, error) {
 	if key == 0 {
 		return windowState{rows: true}, nil
+	}
+	if base := k.scoreBase(); k.classes > 0 && key >= base {
+		return k.decodeClassScore(key - base)
 	}
 	if base := k.scoreBase(); k.scores && key >= base {
 		s := key - base

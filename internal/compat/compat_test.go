@@ -61,6 +61,7 @@ models:
     task: multiclass_classification
     sample: 0.6
     predictions: {table: preds, timestamp: ts, id: request_id, model_column: model, prediction: prediction, latency: latency_ms}
+    scores: {billing: score, cancel: latency_ms, "it's other": age}
     ground_truth: {table: labels, id: request_id, label: label, timestamp: ts}
     features:
       - {name: age, type: numeric}
@@ -405,7 +406,8 @@ func requireCoverage(t *testing.T, got map[string]*metrics) {
 			"latency{0.99}", "error_ratio", "last_label", "feature_psi{age}", "feature_psi{income}", "feature_psi{visits}",
 			"feature_psi{plan}", "feature_psi{region}", "feature_unseen{plan}", "feature_samples{promo,current}",
 			"feature_wasserstein{income}", "feature_out_of_range{age}", "prediction_psi", "class_f1{1}"},
-		intentName:    {"accuracy{current}", "accuracy{reference}", "f1{current,macro}", "feature_psi{age}", "prediction_psi", "label_psi"},
+		intentName: {"accuracy{current}", "accuracy{reference}", "f1{current,macro}", "feature_psi{age}", "prediction_psi", "label_psi",
+			"roc_auc{current}", "roc_auc{reference}", "estimated_accuracy", "estimated_roc_auc", "calibration_error{calibrated}"},
 		"ghost":       {"predictions{current}", "predictions{reference}", "feature_samples{income,current}"},
 		"eta":         {"mae{current}", "r2{current}", "mape{current}", "feature_psi{distance}", "feature_ks{stops}", "feature_psi{zone}", "prediction_psi"},
 		"eta_sampled": {"mae{current}", "mae{reference}", "feature_psi{distance}", "prediction_psi"},

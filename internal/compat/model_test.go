@@ -230,6 +230,9 @@ func (e *env) performance(t *testing.T, m *config.Model, w chquery.Window, sampl
 	}
 	emitClassification(m18, m, window, hashed18)
 	emitClassification(mch, m, window, foldClassification(t, m, o.rch, namesCH))
+	if len(m.Scores) > 0 {
+		e.classScores(t, m, src, name, window, m18, mch)
+	}
 	for _, form := range joinForms {
 		jsrc, join := form.apply(src), form
 		for _, build := range []func(*config.Model, chquery.Source) (chquery.Query, error){chquery.ClassificationQuery, chquery.ClassificationByNameQuery} {
@@ -377,11 +380,15 @@ func (e *env) drift(t *testing.T, m *config.Model, sampling chquery.Sampling, m1
 		b.Name = cols[i].currCol
 		curBins[i] = b
 	}
-	curSrc := chquery.Source{Window: currentWindow(m, now), Sampling: sampling, Scores: estimated(m)}
+	curSrc := chquery.Source{Window: currentWindow(m, now), Sampling: sampling, Scores: estimated(m), ClassScores: estimatedMulticlass(m)}
 	c18, cch := e.window(t, "current bins", m, curSrc, curBins)
 	if curSrc.Scores {
 		emitEstimate(m18, m, c18.Scores)
 		emitEstimate(mch, m, cch.Scores)
+	}
+	if curSrc.ClassScores {
+		emitMulticlassEstimate(m18, m, c18.ClassScores)
+		emitMulticlassEstimate(mch, m, cch.ClassScores)
 	}
 
 	for _, x := range []struct {
@@ -405,10 +412,10 @@ func (e *env) window(t *testing.T, what string, m *config.Model, src chquery.Sou
 		t.Fatal(err)
 	}
 	o := e.compare(t, what, q)
-	w18, wch = foldWindow(t, o.r18, cols, src.Scores), foldWindow(t, o.rch, cols, src.Scores)
+	w18, wch = foldWindow(t, o.r18, cols, src.Scores, classCount(m, src)), foldWindow(t, o.rch, cols, src.Scores, classCount(m, src))
 	var orig *chquery.WindowStats
 	if o.orig18 != nil {
-		ws := foldWindow(t, o.orig18, cols, src.Scores)
+		ws := foldWindow(t, o.orig18, cols, src.Scores, classCount(m, src))
 		orig = &ws
 	}
 	gq, ok, err := chquery.GridQuery(m, src, cols)
@@ -435,7 +442,7 @@ func (e *env) window(t *testing.T, what string, m *config.Model, src chquery.Sou
 		t.Fatal(err)
 	}
 	do := e.compare(t, what+" (Distributed form)", dq)
-	d18, dch := foldWindow(t, do.r18, cols, src.Scores), foldWindow(t, do.rch, cols, src.Scores)
+	d18, dch := foldWindow(t, do.r18, cols, src.Scores, classCount(m, src)), foldWindow(t, do.rch, cols, src.Scores, classCount(m, src))
 	if gq, ok, err := chquery.GridQuery(m, dsrc, cols); err != nil {
 		t.Fatal(err)
 	} else if ok {
@@ -613,15 +620,20 @@ func foldCategories(t *testing.T, r *Result) []chquery.CategoryCount {
 	return out
 }
 
-func foldWindow(t *testing.T, r *Result, cols []chquery.Binning, scores bool) chquery.WindowStats {
+func foldWindow(t *testing.T, r *Result, cols []chquery.Binning, scores bool, classes int) chquery.WindowStats {
 	d := dec{t, "window"}
 	var keys, counts []uint64
 	for _, row := range r.Rows {
 		keys, counts = append(keys, d.u64(row[0])), append(counts, d.u64(row[1]))
 	}
 	fold := chquery.FoldWindow
-	if scores {
+	switch {
+	case scores:
 		fold = chquery.FoldScoredWindow
+	case classes > 0:
+		fold = func(cols []chquery.Binning, keys, counts []uint64) (chquery.WindowStats, error) {
+			return chquery.FoldClassScoredWindow(cols, classes, keys, counts)
+		}
 	}
 	ws, err := fold(cols, keys, counts)
 	if err != nil {
@@ -802,10 +814,11 @@ func diff(a, b reflect.Value, path string, tol Tolerance) string {
 // metrics are one engine's metrics for one model, keyed name{labels}, as
 // the collector would emit them (NaN and infinities left out).
 type metrics struct {
-	values    map[string]float64
-	strings   map[string]string
-	confusion map[string]stats.Confusion // by window, for label drift
-	refScores []stats.ScoreBucket        // the reference's labelled score histogram
+	values         map[string]float64
+	strings        map[string]string
+	confusion      map[string]stats.Confusion // by window, for label drift
+	refScores      []stats.ScoreBucket        // the reference's labelled score histogram
+	refClassScores *chquery.ClassScores       // a multiclass model's (scores:)
 }
 
 // estimated is whether the collector estimates the model's performance

@@ -237,7 +237,10 @@ func generate(ts map[string]*table) {
 		if current && maybe(0.3) {
 			age += 10
 		}
-		preds.rows = append(preds.rows, []any{at, rid, intentName, "x", pred, nil, latency(), uint8(0),
+		// A score for the scores: of the intent model (one class's), drawn
+		// from nothing random so the other rows stay as they were.
+		score := float64(age%9) / 8
+		preds.rows = append(preds.rows, []any{at, rid, intentName, "x", pred, score, latency(), uint8(0),
 			uint8(age), nil, nil, plan, nil, nil})
 		addLabels(rid, at, actual, func() string { return classes[rng.IntN(len(classes))] })
 	}

@@ -165,6 +165,11 @@ type Model struct {
 	// Preaggregated is nil unless the current drift window is read from a
 	// table of per-interval partial aggregates instead of the predictions.
 	Preaggregated *Preaggregated `yaml:"preaggregated"`
+	// Scores maps each class of a multiclass model to the predictions
+	// column holding its probability (at least two classes, distinct
+	// identifier columns); nil when not configured. ScoreClasses lists the
+	// classes in their fixed order.
+	Scores map[string]string `yaml:"scores"`
 }
 
 // Preaggregated names an AggregatingMergeTree table that a materialized view

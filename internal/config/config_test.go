@@ -129,6 +129,7 @@ func TestLoadFull(t *testing.T) {
 				Reference:   &Reference{Kind: ReferenceRolling, Offset: 7 * day},
 				Thresholds:  map[string]float64{},
 				Sample:      1,
+				Scores:      map[string]string{"billing": "p_billing", "cancel": "p_cancel", "support": "p_support"},
 			},
 			{
 				Name: "price",
@@ -663,6 +664,35 @@ models:
 			want: []expect{
 				{"positive_class:", "models[0].positive_class", "only allowed when task is binary_classification"},
 				{"score:", "models[0].predictions.score", "only allowed when task is binary_classification"},
+			},
+		},
+		{
+			name: "scores",
+			doc: head + `  - name: m
+    task: multiclass_classification
+` + preds + `    scores:
+      buy: p_buy
+      browse: "p browse"
+      "": p_none
+      leave: p_buy
+      stay: null
+      buy: p_buy2
+  - name: n
+    task: binary_classification
+    positive_class: "1"
+` + preds + `    scores: {a: p_a, b: p_b}
+  - name: o
+    task: multiclass_classification
+` + preds + `    scores: {a: p_a}
+`,
+			want: []expect{
+				{`browse: "p browse"`, "models[0].scores.browse", `invalid identifier "p browse"`},
+				{`"": p_none`, "models[0].scores.", "class must not be empty"},
+				{"leave: p_buy", "models[0].scores.leave", `column "p_buy" is already the score of another class`},
+				{"stay: null", "models[0].scores.stay", "must name the class's probability column, got null"},
+				{"buy: p_buy2", "models[0].scores.buy", "duplicate key"},
+				{"scores: {a: p_a, b: p_b}", "models[1].scores", "only allowed when task is multiclass_classification"},
+				{"scores: {a: p_a}", "models[2].scores", "must map at least two classes"},
 			},
 		},
 		{

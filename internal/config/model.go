@@ -95,6 +95,8 @@ func (l *loader) model(item *yaml.Node, path string, defaults Settings) (Model, 
 	if p := l.section(o, "preaggregated", preaggKeys, false); p != nil {
 		m.Preaggregated = l.preaggregated(p, m)
 	}
+
+	m.Scores = l.classScores(o, m.Task, taskKnown)
 	return m, nameNode
 }
 

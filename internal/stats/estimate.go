@@ -169,13 +169,24 @@ func (f Isotonic) Calibrated(b []ScoreBucket) []ScoreBucket {
 // is calibrated by the fit on the other, and CalibrationError is taken over
 // both halves so calibrated. NaN with fewer than two distinct scores.
 func CrossFittedCalibrationError(b []ScoreBucket) float64 {
+	c, ok := crossFit(b)
+	if !ok {
+		return math.NaN()
+	}
+	return CalibrationError(c)
+}
+
+// crossFit returns the non-empty buckets of b, each half calibrated by the
+// fit on the other (see CrossFittedCalibrationError); ok is false with a
+// NaN score or fewer than two distinct scores.
+func crossFit(b []ScoreBucket) (calibrated []ScoreBucket, ok bool) {
 	var s []ScoreBucket
 	for _, x := range b {
 		if x.Positives+x.Negatives == 0 {
 			continue
 		}
 		if math.IsNaN(x.Score) {
-			return math.NaN()
+			return nil, false
 		}
 		s = append(s, x)
 	}
@@ -189,10 +200,10 @@ func CrossFittedCalibrationError(b []ScoreBucket) float64 {
 		halves[distinct%2] = append(halves[distinct%2], s[i])
 	}
 	if distinct == 0 {
-		return math.NaN()
+		return nil, false
 	}
 	even, odd := FitIsotonic(halves[0]), FitIsotonic(halves[1])
-	return CalibrationError(append(odd.Calibrated(halves[0]), even.Calibrated(halves[1])...))
+	return append(odd.Calibrated(halves[0]), even.Calibrated(halves[1])...), true
 }
 
 // PredictedScoreBucket is one bucket of an unlabelled score histogram split

@@ -115,6 +115,10 @@ func TestLoadFull(t *testing.T) {
 					"label_staleness_max_seconds":      86400,
 				},
 				Sample: 0.25,
+				Segments: []Segment{
+					{Name: "country", Column: "country", MaxValues: 5},
+					{Name: "app", Column: "app_version", MaxValues: DefaultSegmentValues},
+				},
 			},
 			{
 				Name: "intent",
@@ -737,6 +741,43 @@ models:
 				{"{column: x", "models[0].features[3].name", "required key missing"},
 				{"{name: y}", "models[0].features[4].type", "required key missing"},
 				{"      -\n", "models[0].features[5]", "must be a mapping, got null"},
+			},
+		},
+		{
+			name: "segments",
+			doc: head + `  - name: m
+    task: regression
+` + preds + `    reference: {offset: 1h}
+    segments:
+      - {column: country}
+      - {name: country, column: region}
+      - {column: "app-version"}
+      - {column: os, max_values: 0}
+      - {column: plan, feature_drift: true}
+      - {column: tier, colour: red}
+      - {name: x}
+      -
+`,
+			want: []expect{
+				{"{name: country, column: region}", "models[0].segments[1].name", `duplicate segment name "country" (first at line {line:{column: country}})`},
+				{"app-version", "models[0].segments[2].column", `invalid identifier "app-version"`},
+				{"max_values: 0", "models[0].segments[3].max_values", "must be between 1 and 100, got 0"},
+				{"feature_drift: true", "models[0].segments[4].feature_drift", "not implemented yet"},
+				{"colour: red", "models[0].segments[5].colour", "unknown key"},
+				{"{name: x}", "models[0].segments[6].column", "required key missing"},
+				{"      -\n", "models[0].segments[7]", "must be a mapping, got null"},
+			},
+		},
+		{
+			name: "segments without reference, with preaggregated",
+			doc: head + `  - name: m
+    task: regression
+` + preds + `    preaggregated: {table: agg, interval: 1m}
+    segments: [{column: country}]
+`,
+			want: []expect{
+				{"segments:", "models[0].segments", "requires reference"},
+				{"segments:", "models[0].segments", "cannot be combined with preaggregated"},
 			},
 		},
 		{

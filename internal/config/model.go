@@ -95,6 +95,10 @@ func (l *loader) model(item *yaml.Node, path string, defaults Settings) (Model, 
 	if p := l.section(o, "preaggregated", preaggKeys, false); p != nil {
 		m.Preaggregated = l.preaggregated(p, m)
 	}
+
+	if items, ok := l.list(o, "segments"); ok {
+		m.Segments = l.segments(items, o.join("segments"), m, o)
+	}
 	return m, nameNode
 }
 

@@ -32,6 +32,7 @@ var families = []family{
 	performanceFamily,
 	driftFamily,
 	estimateFamily,
+	segmentsFamily,
 }
 
 // MetricNames lists the name of every metric family the exporter can expose,

@@ -86,6 +86,7 @@ func collectPerformance(ctx context.Context, m *model) error {
 			m.out.gauge(lastLabelDesc, float64(labels.LastLabel.Unix()), m.Name)
 		}
 		m.emitPerformance(current, windowCurrent)
+		m.segments.addPerformance(windowCurrent, current)
 	}
 
 	ref := referencePerformanceWindow(m.Model, now)
@@ -95,6 +96,9 @@ func collectPerformance(ctx context.Context, m *model) error {
 	maxAge := referencePerformanceRefresh
 	if m.Reference.Kind == config.ReferenceRolling {
 		maxAge = referenceRefresh
+	}
+	if m.segmentsPending(ctx) {
+		return err
 	}
 	var reference perf
 	refErr := m.query(queryPerformanceReference, func() (err error) {
@@ -106,6 +110,7 @@ func collectPerformance(ctx context.Context, m *model) error {
 	if refErr == nil {
 		m.inputs.reference = reference.classification
 		m.emitPerformance(reference, windowReference)
+		m.segments.addPerformance(windowReference, reference)
 		if err == nil && current.classification != nil {
 			m.emitLabelDrift(reference.classification.Confusion, current.classification.Confusion)
 		}
@@ -121,6 +126,7 @@ func collectPerformance(ctx context.Context, m *model) error {
 type perf struct {
 	classification *chquery.Classification
 	regression     *chquery.Regression
+	segments       *chquery.Segments // the segment values the join counted, if any
 }
 
 func (p perf) labels() chquery.Labels {
@@ -142,12 +148,15 @@ func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string) (
 		return perf{}, err
 	}
 	src := chquery.Source{Window: w, Sampling: sampling, Join: plan.Strategy, ReadOnce: plan.ReadOnce}
+	if ref := m.segmentReference(ctx); ref != nil {
+		src.Segments = ref.segments
+	}
 	if m.Task == config.TaskRegression {
 		r, err := client.Regression(ctx, m.Model, src, name)
-		return perf{regression: &r}, err
+		return perf{regression: &r, segments: src.Segments}, err
 	}
 	c, err := client.Classification(ctx, m.Model, src, name)
-	return perf{classification: &c}, err
+	return perf{classification: &c, segments: src.Segments}, err
 }
 
 // emitPerformance reports the task's quality metrics for one window.

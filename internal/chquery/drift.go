@@ -47,6 +47,9 @@ type Source struct {
 	// predicted class too (binary models with a score; predictions table
 	// only), in the same pass: see ScoreHistogram.
 	Scores bool
+	// Segments, when set, asks the window pass and the performance joins
+	// to count each segment value too (see Segments).
+	Segments *Segments
 }
 
 // Sampling is how the heavy queries read a share of a model's predictions.
@@ -216,6 +219,9 @@ type WindowStats struct {
 	Columns []ColumnStats // aligned with the binnings asked for
 	// Scores is set when the source asked for it (Source.Scores).
 	Scores *ScoreHistogram
+	// Segments is set when the source asked for it (Source.Segments):
+	// [segment][slot], slot 0 being every other value.
+	Segments [][]SegmentWindow
 }
 
 // ScoreHistogram counts a window's rows by predicted class and score
@@ -301,6 +307,12 @@ func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 			layout.scoreSQL(x, classLabelExpr(&ids, m.Predictions.Prediction))+" AS mlmon_ss")
 		innerArgs = append(innerArgs, m.PositiveClass)
 		keys = append(keys, "mlmon_ss")
+	}
+	if src.Segments.active() {
+		for j, sg := range src.Segments.Columns {
+			inner = append(inner, segmentSlotSQL(&ids, sg)+" AS "+segmentSlotAlias(j))
+		}
+		keys = append(keys, windowSegmentKeys{layout, src.Segments}.keysSQL()...)
 	}
 	if len(inner) == 0 {
 		inner = []string{"1 AS mlmon_one"}
@@ -425,10 +437,15 @@ func (c *Client) Window(ctx context.Context, m *config.Model, src Source, cols [
 	if err != nil {
 		return WindowStats{}, err
 	}
+	keys, counts, segs, err := splitSegmentKeys(cols, src, keys, counts)
+	if err != nil {
+		return WindowStats{}, fmt.Errorf("query %s: %w", name, err)
+	}
 	ws, err := foldWindow(cols, keys, counts, src.Scores)
 	if err != nil {
 		return WindowStats{}, fmt.Errorf("query %s: %w", name, err)
 	}
+	ws.Segments = segs
 	gq, ok, err := GridQuery(m, src, cols)
 	if err != nil || !ok {
 		return ws, err

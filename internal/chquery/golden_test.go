@@ -140,6 +140,7 @@ func goldenCases() []goldenCase {
 		{"_read_once", "one server before 19.4, the predictions read once", Source{Window: w, ReadOnce: true}},
 		{"_join_local_read_once", "JoinLocal before 19.4, the predictions read once", Source{Window: w, Join: JoinLocal, ReadOnce: true}},
 	}
+	cs = append(cs, segmentGoldenCases(w, bins)...)
 	for _, j := range joins {
 		src := j.src
 		cs = append(cs,

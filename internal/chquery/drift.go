@@ -165,8 +165,8 @@ func CategoriesQuery(m *config.Model, src Source, col string, limit int) (Query,
 		// A table source has no WHERE to add mlmon_present to: NULLs fall
 		// into the group of '', whose count leaves them out, and HAVING
 		// drops that group where it holds nothing but NULLs.
-		aggregateRows(&b, &ids, m, src, "mlmon_c, countIf(mlmon_present) AS n", inner)
-		b.add(fmt.Sprintf(" GROUP BY mlmon_c HAVING n > 0 ORDER BY n DESC, mlmon_c LIMIT %d", limit))
+		aggregateRows(&b, &ids, m, src, "mlmon_c, countIf(mlmon_present) AS mlmon_n", inner)
+		b.add(fmt.Sprintf(" GROUP BY mlmon_c HAVING mlmon_n > 0 ORDER BY mlmon_n DESC, mlmon_c LIMIT %d", limit))
 	} else {
 		b.add("SELECT mlmon_c, count() AS n FROM (SELECT " + inner)
 		from(&b, &ids, m, src)
@@ -320,7 +320,7 @@ func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 	// The states and their arrayJoin share one SELECT: a subquery between
 	// them cost 18.16 4% more.
 	inner = append(inner, "arrayJoin(["+strings.Join(keys, ", ")+"]) AS mlmon_k")
-	aggregateRows(&b, &ids, m, src, "toUInt64(mlmon_k) AS k, count() AS n", strings.Join(inner, ", "), innerArgs...)
+	aggregateRows(&b, &ids, m, src, "toUInt64(mlmon_k) AS mlmon_key, count() AS mlmon_n", strings.Join(inner, ", "), innerArgs...)
 	b.add(" GROUP BY mlmon_k")
 	if ids.err != nil {
 		return Query{}, ids.err

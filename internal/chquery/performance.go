@@ -236,13 +236,13 @@ func classificationQuery(m *config.Model, src Source, byName bool) (Query, error
 	keys := "mlmon_pred, mlmon_label, mlmon_matched"
 	if byName {
 		right = newestLabel(&ids, m, labelExpr)
-		actual, matched, lts = "mlmon_label", "mlmon_matched", "toUInt64(toUnixTimestamp(max(mlmon_lts))) AS lts"
+		actual, matched, lts = "mlmon_label", "mlmon_matched", "toUInt64(toUnixTimestamp(max(mlmon_lts))) AS mlmon_lts_max"
 		positive, positiveArg = "mlmon_label = ?", m.PositiveClass
 	} else {
 		right = []string{"max(" + labelTieBreakSQL(ids.col(m.GroundTruth.Timestamp), labelExpr) + ") AS mlmon_tb"}
 		actual = tieBreakHashSQL("mlmon_tb") + " AS mlmon_lh"
 		matched = "toUInt8(" + tieBreakMatchedSQL("mlmon_tb") + ") AS mlmon_matched"
-		lts = "max(" + tieBreakTimeSQL("mlmon_tb") + ") AS lts"
+		lts = "max(" + tieBreakTimeSQL("mlmon_tb") + ") AS mlmon_lts_max"
 		positive, positiveArg = "mlmon_lh = ?", LabelHash(m.PositiveClass)
 		keys = "mlmon_pred, mlmon_lh, mlmon_matched"
 	}
@@ -254,18 +254,18 @@ func classificationQuery(m *config.Model, src Source, byName bool) (Query, error
 		// live inside the keys and aggregates: a SELECT that groups may name
 		// nothing else.
 		sel = "mlmon_pred, " + actual + ", " + matched + ", " +
-			"if(("+scored+") AS mlmon_scored, " +
+			"if((" + scored + ") AS mlmon_scored, " +
 			fmt.Sprintf("toInt32(floor((greatest(least(mlmon_score, 1.), 0.) AS mlmon_s) * %d + 0.5)), -1) AS mlmon_bucket, ", ScoreBuckets) +
-			"count() AS n, " +
+			"count() AS mlmon_n, " +
 			"sum(if(mlmon_scored, -((toUInt8(" + positive + ") AS mlmon_y) * log(" +
 			fmt.Sprintf("greatest(least(mlmon_s, 1. - %g), %g) AS mlmon_pc", stats.LogLossEpsilon, stats.LogLossEpsilon) +
-			") + (1 - mlmon_y) * log(1 - mlmon_pc)), 0.)) AS ll, " +
-			"sum(if(mlmon_scored, pow(mlmon_s - mlmon_y, 2), 0.)) AS brier, " + lts
+			") + (1 - mlmon_y) * log(1 - mlmon_pc)), 0.)) AS mlmon_ll, " +
+			"sum(if(mlmon_scored, pow(mlmon_s - mlmon_y, 2), 0.)) AS mlmon_brier, " + lts
 		selArgs = []any{positiveArg}
 		keys += ", mlmon_bucket"
 	} else {
-		sel = "mlmon_pred, " + actual + ", " + matched + ", toInt32(-1) AS mlmon_bucket, count() AS n, " +
-			"0. AS ll, 0. AS brier, " + lts
+		sel = "mlmon_pred, " + actual + ", " + matched + ", toInt32(-1) AS mlmon_bucket, count() AS mlmon_n, " +
+			"0. AS mlmon_ll, 0. AS mlmon_brier, " + lts
 	}
 	if segKeys.segs != nil {
 		sel += ", " + segKeys.keySQL()
@@ -488,15 +488,15 @@ func RegressionQuery(m *config.Model, src Source) (Query, error) {
 	predExpr := "ifNull(toFloat64(" + ids.col(m.Predictions.Prediction) + "), nan)"
 	labelExpr := "ifNull(toFloat64(" + ids.col(m.GroundTruth.Label) + "), nan)"
 	sel := strings.Join([]string{
-		"count() AS predictions",
-		"countIf(mlmon_matched = 1) AS labeled",
-		"toUInt64(toUnixTimestamp(maxIf(mlmon_lts, mlmon_matched = 1))) AS lts",
-		"countIf((mlmon_matched = 1 AND isFinite(mlmon_pred) AND isFinite(mlmon_label)) AS mlmon_ok) AS n",
-		"sumIf(abs(mlmon_pred - mlmon_label), mlmon_ok) AS sum_abs",
-		"sumIf(pow(mlmon_pred - mlmon_label, 2), mlmon_ok) AS sum_sq",
-		"sumIf(abs((mlmon_pred - mlmon_label) / mlmon_label), mlmon_ok AND mlmon_label != 0) AS sum_pct",
-		"countIf(mlmon_ok AND mlmon_label != 0) AS n_nonzero",
-		"varPopIf(mlmon_label, mlmon_ok) AS var_label",
+		"count() AS mlmon_predictions",
+		"countIf(mlmon_matched = 1) AS mlmon_labeled",
+		"toUInt64(toUnixTimestamp(maxIf(mlmon_lts, mlmon_matched = 1))) AS mlmon_lts_max",
+		"countIf((mlmon_matched = 1 AND isFinite(mlmon_pred) AND isFinite(mlmon_label)) AS mlmon_ok) AS mlmon_n",
+		"sumIf(abs(mlmon_pred - mlmon_label), mlmon_ok) AS mlmon_sum_abs",
+		"sumIf(pow(mlmon_pred - mlmon_label, 2), mlmon_ok) AS mlmon_sum_sq",
+		"sumIf(abs((mlmon_pred - mlmon_label) / mlmon_label), mlmon_ok AND mlmon_label != 0) AS mlmon_sum_pct",
+		"countIf(mlmon_ok AND mlmon_label != 0) AS mlmon_n_nonzero",
+		"varPopIf(mlmon_label, mlmon_ok) AS mlmon_var_label",
 	}, ", ")
 	left := []string{predExpr + " AS mlmon_pred"}
 	segKeys := joinSegmentKeys{}

@@ -8,10 +8,10 @@ SELECT mlmon_pred,
   mlmon_tb % 4294967296 AS mlmon_lh,
   toUInt8(mlmon_tb > 0) AS mlmon_matched,
   toInt32(-1) AS mlmon_bucket,
-  count() AS n,
-  0. AS ll,
-  0. AS brier,
-  max(intDiv(mlmon_tb, 4294967296)) AS lts,
+  count() AS mlmon_n,
+  0. AS mlmon_ll,
+  0. AS mlmon_brier,
+  max(intDiv(mlmon_tb, 4294967296)) AS mlmon_lts_max,
   arrayJoin([toUInt16(0), toUInt16(1 + mlmon_g0), toUInt16(5 + mlmon_g1), toUInt16(7 + mlmon_g2)]) AS mlmon_seg
 FROM `db`.`predictions`
 ANY LEFT JOIN (

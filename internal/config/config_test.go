@@ -101,6 +101,7 @@ func TestLoadFull(t *testing.T) {
 					"accuracy_min":                     0.8,
 					"f1_min":                           0.6,
 					"psi_max":                          0.2,
+					"segment_accuracy_drop_max":        0.15,
 					"js_max":                           0.1,
 					"prediction_psi_max":               0.2,
 					"label_psi_max":                    0.25,
@@ -1219,8 +1220,8 @@ func TestKnownThresholds(t *testing.T) {
 	if len(slices.Compact(slices.Clone(KnownThresholds))) != len(KnownThresholds) {
 		t.Errorf("KnownThresholds has duplicates: %v", KnownThresholds)
 	}
-	if len(KnownThresholds) != 16 {
-		t.Errorf("got %d thresholds, want 16", len(KnownThresholds))
+	if len(KnownThresholds) != 17 {
+		t.Errorf("got %d thresholds, want 17", len(KnownThresholds))
 	}
 	for name := range ratioThresholds {
 		if !slices.Contains(KnownThresholds, name) {

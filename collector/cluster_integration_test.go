@@ -209,9 +209,10 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 			t.Fatalf("the single server's scrape lacks %s: the comparison would prove little", k)
 		}
 	}
-	// A second scrape has the segments' performance too (the first
-	// computes the reference, whose segment values the joins need).
-	wantSegments := gather(t, singleTarget, NewCounters(), 60*time.Second)
+	// A later scrape has the segments' performance too (the first computes
+	// the reference, whose segment values the joins need).
+	settled := `mlmon_segment_accuracy_ratio{model="keyed",segment="prediction",segment_value="a",window="reference"}`
+	wantSegments := gatherSettled(t, singleTarget, settled)
 	for _, k := range []string{
 		`mlmon_segment_accuracy_ratio{model="keyed",segment="prediction",segment_value="a",window="current"}`,
 		`mlmon_segment_predictions{model="keyed",segment="row",segment_value="__other__",window="reference"}`,
@@ -261,7 +262,7 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 					}
 				}
 				compareScrapes(t, gather(t, target, NewCounters(), 60*time.Second), want)
-				compareScrapes(t, gather(t, target, NewCounters(), 60*time.Second), wantSegments)
+				compareScrapes(t, gatherSettled(t, target, settled), wantSegments)
 			})
 		}
 	}

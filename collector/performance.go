@@ -97,12 +97,12 @@ func collectPerformance(ctx context.Context, m *model) error {
 	if m.Reference.Kind == config.ReferenceRolling {
 		maxAge = referenceRefresh
 	}
-	if m.segmentsPending(ctx) {
+	if m.segmentsPending() {
 		return err
 	}
 	var reference perf
 	refErr := m.query(queryPerformanceReference, func() (err error) {
-		reference, err = m.references().performance.get(ctx, m.Name, now, maxAge, func(ctx context.Context) (perf, error) {
+		reference, err = m.references().performance.get(m.segmentsNoWait(ctx), m.Name, now, maxAge, func(ctx context.Context) (perf, error) {
 			return m.joinLabels(ctx, *ref, queryPerformanceReference)
 		})
 		return err
@@ -148,7 +148,7 @@ func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string) (
 		return perf{}, err
 	}
 	src := chquery.Source{Window: w, Sampling: sampling, Join: plan.Strategy, ReadOnce: plan.ReadOnce}
-	if ref := m.segmentReference(ctx); ref != nil {
+	if ref := m.segmentReference(); ref != nil {
 		src.Segments = ref.segments
 	}
 	if m.Task == config.TaskRegression {

@@ -71,19 +71,18 @@ func (r *References) segmentValues(ctx context.Context, m *config.Model, src chq
 }
 
 // segmentReference returns the model's cached reference when the model has
-// segments and the reference is ready, without waiting for it: a join that
-// starts before the reference's first computation runs without segments.
-func (m *model) segmentReference(ctx context.Context) *reference {
+// segments and a reference has been computed, without starting or waiting
+// for a computation (the drift family does that, as without segments): a
+// join before the reference's first computation runs without segments.
+func (m *model) segmentReference() *reference {
 	if len(m.Segments) == 0 || m.Reference == nil {
 		return nil
 	}
 	if m.segments.ref != nil {
 		return m.segments.ref
 	}
-	peek, cancel := context.WithCancel(ctx)
-	cancel()
-	ref, err := m.references().get(peek, m.Model, m.now())
-	if err != nil || ref.segments == nil {
+	ref, ok := m.references().stats.peek(m.Name)
+	if !ok || ref.segments == nil {
 		return nil
 	}
 	m.segments.ref = ref
@@ -208,6 +207,20 @@ func (s *segmentInputs) addPerformance(window string, p perf) {
 // segmentsPending reports whether the model has segments whose values are
 // not known yet: the reference window's join, cached for long, then waits
 // for them rather than being cached without its segments.
-func (m *model) segmentsPending(ctx context.Context) bool {
-	return len(m.Segments) > 0 && m.Reference != nil && m.segmentReference(ctx) == nil
+func (m *model) segmentsPending() bool {
+	return len(m.Segments) > 0 && m.Reference != nil && m.segmentReference() == nil
+}
+
+// segmentsNoWait is the context a segmented model's scrape waits for its
+// reference join with: none at all. That join's first computation starts
+// only once the segment values are known, in a scrape whose drift window
+// still needs the scrape's time; waiting for the join would leave it none.
+// The join serves the next scrape.
+func (m *model) segmentsNoWait(ctx context.Context) context.Context {
+	if len(m.Segments) == 0 {
+		return ctx
+	}
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	return done
 }

@@ -164,14 +164,14 @@ func seedSegments(t *testing.T) (bin, reg []segRow) {
 // values (ties by value), the fold of every other value and NULL into
 // __other__, volumes, accuracy and macro F1, MAE and RMSE, the output's PSI
 // within each value, and min_samples per value. The second scrape is
-// compared: the first computes the reference, whose segment values the
-// performance joins need.
+// compared once the reference's join with its segments is in (the first
+// scrape computes the reference, whose segment values the joins need; a
+// later one starts the reference join without waiting for it).
 func TestSegmentsMatchPandas(t *testing.T) {
 	bin, reg := seedSegments(t)
 	want := runOracle(t, "testdata/segments_oracle.py", map[string]any{"bin": bin, "reg": reg, "min_samples": 100})
 	target := loadTarget(t, fmt.Sprintf(segmentsConfig, server.Addr()))
-	gather(t, target, NewCounters(), 60*time.Second)
-	got := gather(t, target, NewCounters(), 60*time.Second)
+	got := gatherSettled(t, target, `mlmon_segment_accuracy_ratio{model="seg_bin",segment="country",segment_value="BR",window="reference"}`)
 	if got[`mlmon_scrape_success{model="seg_bin"}`] != 1 || got[`mlmon_scrape_success{model="seg_reg"}`] != 1 {
 		t.Fatalf("scrape failed: %v", got)
 	}
@@ -241,4 +241,22 @@ func between(s, start, end string) string {
 	}
 	s = s[i+len(start):]
 	return s[:strings.Index(s, end)]
+}
+
+// gatherSettled scrapes target until a series with key appears (the
+// caches' computations that later scrapes serve are done), and returns that
+// scrape.
+func gatherSettled(t testing.TB, target *Target, key string) map[string]float64 {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got := gather(t, target, NewCounters(), 60*time.Second)
+		if _, ok := got[key]; ok {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s after 60 s of scrapes", key)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

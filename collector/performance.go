@@ -71,9 +71,10 @@ func collectPerformance(ctx context.Context, m *model) error {
 		return nil
 	}
 	now := m.now()
+	segs := m.segmentColumns() // read here: the reference join may run on after the scrape
 	var current perf
 	err := m.query(queryPerformance, func() (err error) {
-		current, err = m.joinLabels(ctx, performanceWindow(m.Model, now), queryPerformance)
+		current, err = m.joinLabels(ctx, performanceWindow(m.Model, now), queryPerformance, segs)
 		return err
 	})
 	if err == nil {
@@ -97,13 +98,15 @@ func collectPerformance(ctx context.Context, m *model) error {
 	if m.Reference.Kind == config.ReferenceRolling {
 		maxAge = referenceRefresh
 	}
-	if m.segmentsPending() {
+	if len(m.Segments) > 0 && segs == nil {
+		// The segment values are not known yet: the reference join, cached
+		// for long, waits for them rather than being cached without them.
 		return err
 	}
 	var reference perf
 	refErr := m.query(queryPerformanceReference, func() (err error) {
 		reference, err = m.references().performance.get(m.segmentsNoWait(ctx), m.Name, now, maxAge, func(ctx context.Context) (perf, error) {
-			return m.joinLabels(ctx, *ref, queryPerformanceReference)
+			return m.joinLabels(ctx, *ref, queryPerformanceReference, segs)
 		})
 		return err
 	})
@@ -136,8 +139,9 @@ func (p perf) labels() chquery.Labels {
 	return p.classification.Labels
 }
 
-// joinLabels runs the task's performance query over w.
-func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string) (perf, error) {
+// joinLabels runs the task's performance query over w, counting segs too
+// when not nil.
+func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string, segs *chquery.Segments) (perf, error) {
 	sampling, err := m.sampling(ctx)
 	if err != nil {
 		return perf{}, err
@@ -148,9 +152,7 @@ func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string) (
 		return perf{}, err
 	}
 	src := chquery.Source{Window: w, Sampling: sampling, Join: plan.Strategy, ReadOnce: plan.ReadOnce}
-	if ref := m.segmentReference(); ref != nil {
-		src.Segments = ref.segments
-	}
+	src.Segments = segs
 	if m.Task == config.TaskRegression {
 		r, err := client.Regression(ctx, m.Model, src, name)
 		return perf{regression: &r, segments: src.Segments}, err

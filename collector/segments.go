@@ -89,6 +89,15 @@ func (m *model) segmentReference() *reference {
 	return ref
 }
 
+// segmentColumns are the segment values the performance joins count, nil
+// when the model has none or they are not known yet.
+func (m *model) segmentColumns() *chquery.Segments {
+	if ref := m.segmentReference(); ref != nil {
+		return ref.segments
+	}
+	return nil
+}
+
 // collectSegments reports, for each segment value, the volume of the drift
 // window and the reference, the quality of the performance window and of
 // the reference, and the drift of the output against the same value in the
@@ -202,13 +211,6 @@ func (s *segmentInputs) addPerformance(window string, p perf) {
 		s.performance = map[string]perf{}
 	}
 	s.performance[window] = p
-}
-
-// segmentsPending reports whether the model has segments whose values are
-// not known yet: the reference window's join, cached for long, then waits
-// for them rather than being cached without its segments.
-func (m *model) segmentsPending() bool {
-	return len(m.Segments) > 0 && m.Reference != nil && m.segmentReference() == nil
 }
 
 // segmentsNoWait is the context a segmented model's scrape waits for its

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"math"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -14,19 +15,20 @@ import (
 // families, so that no sum or count over a whole-model metric changes when
 // segments are configured.
 var (
-	segmentPredictionsDesc   = desc("segment_predictions", "Predictions of the window whose segment column holds the value (drift window; reference).", "model", "segment", "segment_value", "window")
-	segmentLabeledDesc       = desc("segment_labeled_predictions", "Predictions of the performance window with the segment value that have a label.", "model", "segment", "segment_value")
-	segmentAccuracyDesc      = desc("segment_accuracy_ratio", "Accuracy of the segment value's labeled predictions.", "model", "segment", "segment_value", "window")
-	segmentF1Desc            = desc("segment_f1_score", "F1 score of the segment value's labeled predictions, averaged over classes (scikit-learn's definitions; undefined classes left out).", "model", "segment", "segment_value", "window", "average")
-	segmentMAEDesc           = desc("segment_mae", "Mean absolute error of the segment value's labeled predictions (regression).", "model", "segment", "segment_value", "window")
-	segmentRMSEDesc          = desc("segment_rmse", "Root mean squared error of the segment value's labeled predictions (regression).", "model", "segment", "segment_value", "window")
-	segmentPredictionPSIDesc = desc("segment_prediction_psi", "Population stability index of the model's output within the segment value, current window against the same value in the reference.", "model", "segment", "segment_value")
+	segmentPredictionsDesc       = desc("segment_predictions", "Predictions of the window whose segment column holds the value (drift window; reference).", "model", "segment", "segment_value", "window")
+	segmentLabeledDesc           = desc("segment_labeled_predictions", "Predictions of the performance window with the segment value that have a label.", "model", "segment", "segment_value")
+	segmentAccuracyDesc          = desc("segment_accuracy_ratio", "Accuracy of the segment value's labeled predictions.", "model", "segment", "segment_value", "window")
+	segmentF1Desc                = desc("segment_f1_score", "F1 score of the segment value's labeled predictions, averaged over classes (scikit-learn's definitions; undefined classes left out).", "model", "segment", "segment_value", "window", "average")
+	segmentMAEDesc               = desc("segment_mae", "Mean absolute error of the segment value's labeled predictions (regression).", "model", "segment", "segment_value", "window")
+	segmentRMSEDesc              = desc("segment_rmse", "Root mean squared error of the segment value's labeled predictions (regression).", "model", "segment", "segment_value", "window")
+	segmentEstimatedAccuracyDesc = desc("segment_estimated_accuracy_ratio", "Expected accuracy of the current window's predictions with the segment value, estimated from their scores without labels (the model's calibration).", "model", "segment", "segment_value")
+	segmentPredictionPSIDesc     = desc("segment_prediction_psi", "Population stability index of the model's output within the segment value, current window against the same value in the reference.", "model", "segment", "segment_value")
 )
 
 var segmentsFamily = family{
 	name: "segments",
 	descs: []*prometheus.Desc{segmentPredictionsDesc, segmentLabeledDesc, segmentAccuracyDesc, segmentF1Desc,
-		segmentMAEDesc, segmentRMSEDesc, segmentPredictionPSIDesc},
+		segmentMAEDesc, segmentRMSEDesc, segmentPredictionPSIDesc, segmentEstimatedAccuracyDesc},
 	// No query of its own: the segment values come with the reference, and
 	// the counts ride in the drift window pass and the performance joins.
 	queries: func(*config.Model) []string { return nil },
@@ -109,6 +111,7 @@ func collectSegments(_ context.Context, m *model) error {
 		return nil
 	}
 	minSamples := uint64(m.Settings.MinSamples)
+	estimate := m.segmentEstimator()
 	for j, s := range m.Segments {
 		spec := ref.segments.Columns[j]
 		for v := range spec.Slots() {
@@ -124,6 +127,9 @@ func collectSegments(_ context.Context, m *model) error {
 			}
 			if refW != nil && curW != nil && ref.segments.Output >= 0 {
 				m.emitSegmentDrift(s.Name, value, refW.Output, curW.Output)
+			}
+			if curW != nil && curW.Scores != nil && estimate != nil && curW.Scores.Scored() >= minSamples {
+				m.out.gauge(segmentEstimatedAccuracyDesc, estimate(curW.Scores), m.Name, s.Name, value)
 			}
 		}
 		for _, window := range []string{windowCurrent, windowReference} {
@@ -225,4 +231,24 @@ func (m *model) segmentsNoWait(ctx context.Context) context.Context {
 	done, cancel := context.WithCancel(ctx)
 	cancel()
 	return done
+}
+
+// segmentEstimator returns the label-free accuracy estimate of a score
+// histogram under the model's calibration (as collectEstimate computes the
+// whole window's), or nil when the model has no estimate or its reference
+// has fewer than min_samples labelled scores.
+func (m *model) segmentEstimator() func(*chquery.ScoreHistogram) float64 {
+	ref := m.inputs.reference
+	if !estimated(m.Model) || ref == nil || ref.ScoreRows < float64(m.Settings.MinSamples) {
+		return nil
+	}
+	fit := stats.FitIsotonic(ref.Scores)
+	negative := negativeClass(ref.Confusion, m.PositiveClass)
+	return func(h *chquery.ScoreHistogram) float64 {
+		conf := stats.ExpectedConfusion(fit, h.Buckets(), m.PositiveClass, negative)
+		if conf == nil {
+			return math.NaN()
+		}
+		return stats.Classify(conf).Accuracy
+	}
 }

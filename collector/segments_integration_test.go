@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -28,6 +29,15 @@ models:
       - {column: country, max_values: 3}
       - {name: app, column: app_version, max_values: 2}
       - {column: uid, max_values: 5}
+  - name: seg_est
+    task: binary_classification
+    positive_class: "1"
+    predictions: {table: seg_preds, timestamp: ts, id: request_id, model_column: model, prediction: prediction, score: score}
+    ground_truth: {table: seg_labels, id: request_id, label: label, timestamp: ts}
+    performance: {window: 1h, delay: 0s}
+    reference: {from: 2026-05-01T00:00:00Z, to: 2026-05-01T06:00:00Z}
+    segments:
+      - {column: country, max_values: 3}
   - name: seg_reg
     task: regression
     predictions: {table: seg_rpreds, timestamp: ts, id: request_id, prediction: prediction}
@@ -48,6 +58,7 @@ type segRow struct {
 	Label   *string  `json:"label"`
 	PredF   float64  `json:"pred_f"`
 	LabelF  *float64 `json:"label_f"`
+	Score   float64  `json:"score"`
 }
 
 // seedSegments writes the segment test's rows: a binary model whose
@@ -56,10 +67,10 @@ type segRow struct {
 // whose app_version is numeric with a tie for the second place, and whose
 // uid is unique per row (100000 distinct values); and a small regression
 // model, BR degraded too.
-func seedSegments(t *testing.T) (bin, reg []segRow) {
+func seedSegments(t *testing.T) (bin, est, reg []segRow) {
 	ctx := context.Background()
 	if err := server.Exec(ctx,
-		"CREATE TABLE IF NOT EXISTS seg_preds (ts DateTime, request_id String, model String, prediction String, country Nullable(String), app_version UInt32, uid String) ENGINE = MergeTree ORDER BY (model, ts)",
+		"CREATE TABLE IF NOT EXISTS seg_preds (ts DateTime, request_id String, model String, prediction String, country Nullable(String), app_version UInt32, uid String, score Nullable(Float64)) ENGINE = MergeTree ORDER BY (model, ts)",
 		"CREATE TABLE IF NOT EXISTS seg_labels (request_id String, label String, ts DateTime) ENGINE = MergeTree ORDER BY request_id",
 		"CREATE TABLE IF NOT EXISTS seg_rpreds (ts DateTime, request_id String, prediction Float64, country Nullable(String)) ENGINE = MergeTree ORDER BY ts",
 		"CREATE TABLE IF NOT EXISTS seg_rlabels (request_id String, label Float64, ts DateTime) ENGINE = MergeTree ORDER BY request_id",
@@ -76,7 +87,7 @@ func seedSegments(t *testing.T) (bin, reg []segRow) {
 		}
 		return b
 	}
-	preds := batch("INSERT INTO seg_preds (ts, request_id, model, prediction, country, app_version, uid)")
+	preds := batch("INSERT INTO seg_preds (ts, request_id, model, prediction, country, app_version, uid, score)")
 	labels := batch("INSERT INTO seg_labels (request_id, label, ts)")
 	rpreds := batch("INSERT INTO seg_rpreds (ts, request_id, prediction, country)")
 	rlabels := batch("INSERT INTO seg_rlabels (request_id, label, ts)")
@@ -127,12 +138,37 @@ func seedSegments(t *testing.T) (bin, reg []segRow) {
 				label = map[string]string{"0": "1", "1": "0"}[pred]
 			}
 			r := segRow{Window: w.name, Country: c, App: app, UID: id, Pred: pred}
-			must(preds.Append(ts, id, "seg_bin", pred, c, app, id))
+			must(preds.Append(ts, id, "seg_bin", pred, c, app, id, nil))
 			if w.name == "ref" || rng.Float64() < 0.9 {
 				r.Label = str(label)
 				must(labels.Append(id, label, ts.Add(time.Minute)))
 			}
 			bin = append(bin, r)
+		}
+		// seg_est: scores with three decimals (exact in the exporter's
+		// 1000-bucket histograms), labels drawn from underConfident; in the
+		// current window BR's scores crowd toward 0.5, where the model is
+		// unsure, so its estimated accuracy falls without any label.
+		for i := range w.n / 10 {
+			id := fmt.Sprintf("e-%s-%d", w.name, i)
+			ts := w.start.Add(time.Duration(i) * w.span / time.Duration(w.n/10))
+			c := country(w.name)
+			u := rng.Float64()
+			if w.name == "cur" && c != nil && *c == "BR" {
+				u = 0.35 + 0.3*u
+			}
+			score := math.Round(u*1000) / 1000
+			pred := "0"
+			if score >= 0.5 {
+				pred = "1"
+			}
+			label := "0"
+			if rng.Float64() < underConfident(score) {
+				label = "1"
+			}
+			must(preds.Append(ts, id, "seg_est", pred, c, uint32(0), id, score))
+			must(labels.Append(id, label, ts.Add(time.Minute)))
+			est = append(est, segRow{Window: w.name, Country: c, Pred: pred, Label: str(label), Score: score})
 		}
 		for i := range w.n / 10 {
 			id := fmt.Sprintf("r-%s-%d", w.name, i)
@@ -156,7 +192,7 @@ func seedSegments(t *testing.T) (bin, reg []segRow) {
 	for _, b := range []interface{ Send() error }{preds, labels, rpreds, rlabels} {
 		must(b.Send())
 	}
-	return bin, reg
+	return bin, est, reg
 }
 
 // TestSegmentsMatchPandas compares every segment series of a scrape with
@@ -168,17 +204,26 @@ func seedSegments(t *testing.T) (bin, reg []segRow) {
 // scrape computes the reference, whose segment values the joins need; a
 // later one starts the reference join without waiting for it).
 func TestSegmentsMatchPandas(t *testing.T) {
-	bin, reg := seedSegments(t)
-	want := runOracle(t, "testdata/segments_oracle.py", map[string]any{"bin": bin, "reg": reg, "min_samples": 100})
+	bin, est, reg := seedSegments(t)
+	want := runOracle(t, "testdata/segments_oracle.py", map[string]any{"bin": bin, "est": est, "reg": reg, "min_samples": 100})
 	target := loadTarget(t, fmt.Sprintf(segmentsConfig, server.Addr()))
-	got := gatherSettled(t, target, `mlmon_segment_accuracy_ratio{model="seg_bin",segment="country",segment_value="BR",window="reference"}`)
-	if got[`mlmon_scrape_success{model="seg_bin"}`] != 1 || got[`mlmon_scrape_success{model="seg_reg"}`] != 1 {
+	gatherSettled(t, target, `mlmon_segment_accuracy_ratio{model="seg_bin",segment="country",segment_value="BR",window="reference"}`)
+	got := gatherSettled(t, target, `mlmon_segment_accuracy_ratio{model="seg_est",segment="country",segment_value="BR",window="reference"}`)
+	if got[`mlmon_scrape_success{model="seg_bin"}`] != 1 || got[`mlmon_scrape_success{model="seg_reg"}`] != 1 || got[`mlmon_scrape_success{model="seg_est"}`] != 1 {
 		t.Fatalf("scrape failed: %v", got)
 	}
 	// The regression model's output is binned at the reference's
 	// approximate quantiles, which the oracle does not reproduce: its PSI
 	// is checked for presence below.
-	compareToOracle(t, got, want, `mlmon_segment_prediction_psi{model="seg_reg"`)
+	compareToOracle(t, got, want, `mlmon_segment_prediction_psi{model="seg_reg"`, `mlmon_segment_prediction_psi{model="seg_est"`)
+	br := func(name string) float64 {
+		return got[name+`{model="seg_est",segment="country",segment_value="BR"}`]
+	}
+	us := got[`mlmon_segment_estimated_accuracy_ratio{model="seg_est",segment="country",segment_value="US"}`]
+	t.Logf("seg_est estimated accuracy: BR %.3f (shifted toward 0.5), US %.3f", br("mlmon_segment_estimated_accuracy_ratio"), us)
+	if us-br("mlmon_segment_estimated_accuracy_ratio") < 0.1 {
+		t.Errorf("BR's estimate %.3f is not well below US's %.3f", br("mlmon_segment_estimated_accuracy_ratio"), us)
+	}
 	if len(want) < 80 {
 		t.Fatalf("the oracle computed %d series: the data no longer covers the segments", len(want))
 	}
@@ -217,7 +262,7 @@ func TestSegmentsMatchPandas(t *testing.T) {
 		}
 	}
 	// The whole-model series do not change with segments: the same scrape
-	// without them has the same values.
+	// without them has the same values (the same rows in every group).
 	plain := strings.NewReplacer("    segments:\n      - {column: country, max_values: 3}\n      - {name: app, column: app_version, max_values: 2}\n      - {column: uid, max_values: 5}\n", "",
 		"    segments:\n      - {column: country, max_values: 3}\n", "").Replace(fmt.Sprintf(segmentsConfig, server.Addr()))
 	if strings.Contains(plain, "segments") {
@@ -228,7 +273,9 @@ func TestSegmentsMatchPandas(t *testing.T) {
 		if strings.Contains(k, "duration_seconds") || strings.HasPrefix(k, "mlmon_query_errors_total") {
 			continue
 		}
-		if g, ok := got[k]; !ok || g != w {
+		// Float sums may differ in the last bits: the groups are summed
+		// in another order.
+		if g, ok := got[k]; !ok || math.Abs(g-w) > 1e-12*math.Max(1, math.Abs(w)) {
 			t.Errorf("%s: %v with segments, %v without", k, g, w)
 		}
 	}

@@ -1,7 +1,7 @@
 """Oracle for collector/segments_integration_test.go: every mlmon_segment_*
 series computed with pandas groupby and scikit-learn from the raw rows.
 
-stdin: {"bin": [row...], "reg": [row...], "min_samples": int}, rows as
+stdin: {"bin": [row...], "est": [row...], "reg": [row...], "min_samples": int}, rows as
 segRow marshals them. stdout: {"name{labels}": value}, keyed as the test
 flattens a scrape.
 """
@@ -11,6 +11,7 @@ import sys
 
 import numpy as np
 import pandas as pd
+from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, mean_squared_error
 
 OTHER = "__other__"
@@ -43,7 +44,7 @@ def psi(r, c):
     return float(((c - r) * np.log(c / r)).sum())
 
 
-def segments(df, model, segs, task):
+def segments(df, model, segs, task, psi_of_classes=True):
     # The output's bins: the reference's classes by count, ties by value,
     # then every other class (classification only).
     if task == "classification":
@@ -71,7 +72,7 @@ def segments(df, model, segs, task):
                 else:
                     out[key("mlmon_segment_mae", **lw)] = mean_absolute_error(lab["label_f"], lab["pred_f"])
                     out[key("mlmon_segment_rmse", **lw)] = math.sqrt(mean_squared_error(lab["label_f"], lab["pred_f"]))
-            if task == "classification":
+            if task == "classification" and psi_of_classes:
                 rc = g[g.window == "ref"].obin.value_counts().reindex(bins, fill_value=0)
                 cc = g[g.window == "cur"].obin.value_counts().reindex(bins, fill_value=0)
                 if rc.sum() >= min_samples and cc.sum() >= min_samples:
@@ -81,6 +82,24 @@ def segments(df, model, segs, task):
 b = pd.DataFrame(inp["bin"])
 b["app"] = b["app"].astype(str)
 segments(b, "seg_bin", [("country", "country", 3), ("app", "app", 2), ("uid", "uid", 5)], "classification")
+e = pd.DataFrame(inp["est"])
+# seg_est's output is its score, binned at the reference's approximate
+# quantiles: its PSI is not reproduced here (the test skips it).
+segments(e, "seg_est", [("country", "country", 3)], "classification", psi_of_classes=False)
+# The label-free estimate per segment value: isotonic regression of the
+# label on the score over the reference's labelled rows, applied to each
+# current row; expected accuracy = mean of p (predicted 1) or 1 - p.
+ref = e[e.window == "ref"]
+fit = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(ref.score, (ref.label == "1").astype(float))
+slot, values = slot_column(e, "country", 3)
+cur = e.assign(slot=slot)[e.window == "cur"]
+for v in values:
+    g = cur[cur.slot == v]
+    if len(g) < min_samples:
+        continue
+    p = fit.predict(g.score)
+    out[key("mlmon_segment_estimated_accuracy_ratio", model="seg_est", segment="country", segment_value=v)] = float(
+        np.where(g.pred == "1", p, 1 - p).mean())
 r = pd.DataFrame(inp["reg"])
 segments(r, "seg_reg", [("country", "country", 3)], "regression")
 json.dump(out, sys.stdout)

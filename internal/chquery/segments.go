@@ -175,7 +175,26 @@ func (k windowSegmentKeys) offset(j int) uint64 {
 	return off
 }
 
-func (k windowSegmentKeys) end() uint64 { return k.base() + k.offset(len(k.segs.Columns)) }
+func (k windowSegmentKeys) end() uint64 {
+	end := k.base() + k.offset(len(k.segs.Columns))
+	if k.layout.scores {
+		for _, s := range k.segs.Columns {
+			end += uint64(s.Slots()) * scoreStates
+		}
+	}
+	return end
+}
+
+// scoreBase is the first key of segment j's score histograms (with
+// Source.Scores), after every segment's output keys: one histogram of
+// scoreStates keys per slot, laid out as the whole window's (scoreSQL).
+func (k windowSegmentKeys) scoreBase(j int) uint64 {
+	base := k.base() + k.offset(len(k.segs.Columns))
+	for _, s := range k.segs.Columns[:j] {
+		base += uint64(s.Slots()) * scoreStates
+	}
+	return base
+}
 
 // keyType is the narrowest type that holds every segment key.
 func (k windowSegmentKeys) keyType() string {
@@ -200,6 +219,14 @@ func (k windowSegmentKeys) keysSQL() []string {
 		}
 		out[j] = fmt.Sprintf("%s(%s%d + %s * %d)", k.keyType(), state, c, segmentSlotAlias(j), k.stride())
 	}
+	if k.layout.scores {
+		// The row's score key (mlmon_ss, from the layout's score range)
+		// moved to the slot's histogram.
+		for j := range k.segs.Columns {
+			out = append(out, fmt.Sprintf("%s(mlmon_ss + %d + %s * %d)", k.keyType(),
+				k.scoreBase(j)-k.layout.scoreBase(), segmentSlotAlias(j), scoreStates))
+		}
+	}
 	return out
 }
 
@@ -208,6 +235,9 @@ func (k windowSegmentKeys) keysSQL() []string {
 type SegmentWindow struct {
 	Rows   uint64
 	Output ColumnStats // Bins and Missing only
+	// Scores is the value's score histogram by predicted class, with
+	// Source.Scores.
+	Scores *ScoreHistogram
 }
 
 // alloc sets ws.Segments to zero counts for every segment value.
@@ -220,6 +250,14 @@ func (k windowSegmentKeys) alloc(ws *WindowStats) {
 				ws.Segments[j][v].Output.Bins = make([]uint64, binCount(k.layout.cols[o]))
 			}
 		}
+		if k.layout.scores {
+			for v := range ws.Segments[j] {
+				ws.Segments[j][v].Scores = &ScoreHistogram{
+					PredictedPositive: make([]uint64, ScoreBuckets+1),
+					PredictedNegative: make([]uint64, ScoreBuckets+1),
+				}
+			}
+		}
 	}
 }
 
@@ -227,6 +265,9 @@ func (k windowSegmentKeys) alloc(ws *WindowStats) {
 func (k windowSegmentKeys) fold(ws *WindowStats, key, n uint64) error {
 	if key < k.base() || key >= k.end() {
 		return fmt.Errorf("segment key %d outside [%d, %d)", key, k.base(), k.end())
+	}
+	if k.layout.scores && key >= k.scoreBase(0) {
+		return k.foldScore(ws, key, n)
 	}
 	rel := key - k.base()
 	j := 0
@@ -335,4 +376,31 @@ func (c *Client) segmentedRegression(ctx context.Context, m *config.Model, q Que
 	}
 	res.Segments = out
 	return res, nil
+}
+
+// foldScore adds a segment score key's count to its slot's histogram.
+func (k windowSegmentKeys) foldScore(ws *WindowStats, key, n uint64) error {
+	j := 0
+	for j+1 < len(k.segs.Columns) && key >= k.scoreBase(j+1) {
+		j++
+	}
+	rel := key - k.scoreBase(j)
+	slot, s := rel/scoreStates, rel%scoreStates
+	if slot >= uint64(len(ws.Segments[j])) {
+		return fmt.Errorf("segment score key %d beyond segment %d's slots", key, j)
+	}
+	st, err := k.layout.decode(k.layout.scoreBase() + s)
+	if err != nil {
+		return err
+	}
+	h := ws.Segments[j][slot].Scores
+	switch {
+	case st.unscored:
+		h.Unscored += n
+	case st.positive:
+		h.PredictedPositive[st.bucket] += n
+	default:
+		h.PredictedNegative[st.bucket] += n
+	}
+	return nil
 }

@@ -57,11 +57,16 @@ func (e *env) segments(t *testing.T, cfg *config.Config) {
 		}
 		bins := []chquery.Binning{{Column: chquery.Column{Name: m.Features[0].Column, Numeric: true}, Edges: []float64{30, 50}, Min: 18, Max: 90}, out}
 		for _, distributed := range []bool{false, true} {
-			q, err := chquery.WindowQuery(m, chquery.Source{Window: cur, Distributed: distributed, Segments: segs}, bins)
-			if err != nil {
-				t.Fatal(err)
+			for _, scores := range []bool{false, true} {
+				if scores && m.Predictions.Score == "" {
+					continue
+				}
+				q, err := chquery.WindowQuery(m, chquery.Source{Window: cur, Distributed: distributed, Segments: segs, Scores: scores}, bins)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.compare(t, "window with segments", q)
 			}
-			e.compare(t, "window with segments", q)
 		}
 		src := chquery.Source{Window: pw, Segments: segs}
 		forms := append([]joinForm{{}}, joinForms...)

@@ -197,6 +197,7 @@ func TestRoutes(t *testing.T) {
 		routeCase{name: "retrain/FeatureDriftMultiple", labels: with("MLMonFeatureDriftMultiple", retrain), want: "retrain,chat,ticket"},
 		routeCase{name: "retrain/PredictionDrift not a trigger", labels: with("MLMonPredictionDrift", retrain), want: "chat"},
 		routeCase{name: "retrain/FeatureDrift not a trigger", labels: with("MLMonFeatureDrift", retrain), want: "null"},
+		routeCase{name: "retrain/SegmentAccuracyDrop not a trigger", labels: with("MLMonSegmentAccuracyDrop", retrain), want: "chat"},
 		routeCase{name: "retrain=disabled", labels: with("MLMonAccuracyDrop", map[string]string{"retrain": "disabled"}), want: "pager"},
 		// Unexpected labels still reach a human.
 		routeCase{name: "warning without tier", labels: with("MLMonPredictionDrift", map[string]string{"tier": ""}), want: "chat"},

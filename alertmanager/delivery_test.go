@@ -229,6 +229,10 @@ func TestAlertmanagerDelivery(t *testing.T) {
 		{id: "pred-drift-eta", alert: "MLMonPredictionDrift", model: "eta", instance: exporterB},
 		{id: "drift-age-eta", alert: "MLMonFeatureDrift", model: "eta", instance: exporterB, extra: map[string]string{"feature": "age"}},
 		{id: "drift-plan-eta", alert: "MLMonFeatureDrift", model: "eta", instance: exporterB, extra: map[string]string{"feature": "plan"}},
+		// Three bad segments of eta: one chat notification.
+		{id: "seg-br-eta", alert: "MLMonSegmentAccuracyDrop", model: "eta", instance: exporterB, extra: map[string]string{"segment": "country", "segment_value": "BR"}},
+		{id: "seg-us-eta", alert: "MLMonSegmentAccuracyDrop", model: "eta", instance: exporterB, extra: map[string]string{"segment": "country", "segment_value": "US"}},
+		{id: "seg-app-eta", alert: "MLMonSegmentAccuracyDrop", model: "eta", instance: exporterB, extra: map[string]string{"segment": "app", "segment_value": "7.2"}},
 		// fraud has too few labels: its accuracy alert does not page, the
 		// coverage alert is delivered (not silenced in turn by the
 		// critical accuracy alert). Alertmanager lets an inhibited alert
@@ -254,6 +258,7 @@ func TestAlertmanagerDelivery(t *testing.T) {
 		`ticket {alertname="MLMonPredictionsStale", model="eta"}`:       {"stale-eta-b"},
 		`chat {alertname="MLMonRulesVersionMismatch"}`:                  {"version-a"},
 		`chat {alertname="MLMonPredictionDrift", model="eta"}`:          {"pred-drift-eta"},
+		`chat {alertname="MLMonSegmentAccuracyDrop", model="eta"}`:      {"seg-app-eta", "seg-br-eta", "seg-us-eta"},
 		`chat {alertname="MLMonLabelCoverageLow", model="fraud"}`:       {"coverage-fraud"},
 		`null {alertname="MLMonFeatureDrift", model="eta"}`:             {"drift-age-eta", "drift-plan-eta"},
 	}
@@ -439,8 +444,8 @@ func checkPagerDuty(t *testing.T, rec *recorder) {
 func checkSlack(t *testing.T, rec *recorder) {
 	t.Helper()
 	messages := rec.with("/slack/")
-	if len(messages) != 4 {
-		t.Errorf("slack: %d messages, want 4 (one per chat group)", len(messages))
+	if len(messages) != 5 {
+		t.Errorf("slack: %d messages, want 5 (one per chat group)", len(messages))
 	}
 	found := false
 	for _, n := range messages {

@@ -32,6 +32,7 @@ const (
 type mlmonAlert struct {
 	name, severity, tier string
 	perFeature           bool // carries a feature label
+	perSegment           bool // carries segment and segment_value labels
 	noModel              bool // exporter-level: job and instance, no model
 }
 
@@ -53,6 +54,7 @@ var alerts = []mlmonAlert{
 	{name: "MLMonLabelsStale", severity: "warning", tier: "medium"},
 	{name: "MLMonLabelCoverageLow", severity: "warning", tier: "medium"},
 	{name: "MLMonLatencyHigh", severity: "warning", tier: "medium"},
+	{name: "MLMonSegmentAccuracyDrop", severity: "warning", tier: "medium", perSegment: true},
 	{name: "MLMonFeatureMissingHigh", severity: "warning", tier: "medium", perFeature: true},
 	{name: "MLMonQueryErrors", severity: "warning", tier: "medium"},
 	{name: "MLMonRulesVersionMismatch", severity: "warning", tier: "medium", noModel: true},
@@ -79,6 +81,9 @@ func (a mlmonAlert) labels(model, instance string) map[string]string {
 	}
 	if a.perFeature {
 		l["feature"] = "age"
+	}
+	if a.perSegment {
+		l["segment"], l["segment_value"] = "country", "BR"
 	}
 	return l
 }

@@ -169,3 +169,21 @@ func (c *cache[T]) get(ctx context.Context, key string, now time.Time, maxAge ti
 	}
 	return e.val, nil
 }
+
+// peek returns the value for key when one has been computed (however old),
+// without starting a computation or waiting for one.
+func (c *cache[T]) peek(key string) (T, bool) {
+	c.mu.Lock()
+	e := c.entries[key]
+	c.mu.Unlock()
+	var zero T
+	if e == nil {
+		return zero, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.computed.IsZero() {
+		return zero, false
+	}
+	return e.val, true
+}

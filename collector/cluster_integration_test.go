@@ -21,13 +21,15 @@ import (
 
 // clusterExtraModels adds to integrationConfig a reference of kind table, a
 // model sampled by the hash of its ids, one sampled by the SAMPLE clause,
-// and one whose current drift window is read from pre-aggregated intervals.
+// and one whose current drift window is read from pre-aggregated intervals;
+// two of them with segments.
 const clusterExtraModels = `  - name: eta_train
     task: regression
     predictions: {table: reg_preds, timestamp: ts, id: request_id, prediction: prediction}
     ground_truth: {table: reg_labels, id: request_id, label: label, timestamp: ts}
     features: [{name: latency_ms, type: numeric}]
     reference: {table: reg_preds}
+    segments: [{column: latency_ms, max_values: 3}]
   - name: eta_sampled
     task: regression
     predictions: {table: reg_preds, timestamp: ts, id: request_id, prediction: prediction}
@@ -42,6 +44,7 @@ const clusterExtraModels = `  - name: eta_train
     reference: {offset: 1h}
     sample: 0.5
     min_samples: 10
+    segments: [{column: prediction, max_values: 1}, {name: row, column: n, max_values: 3}]
   - name: fraud
     task: multiclass_classification
     predictions: {table: pa_preds, timestamp: ts, id: request_id, model_column: model, prediction: prediction}
@@ -206,6 +209,20 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 			t.Fatalf("the single server's scrape lacks %s: the comparison would prove little", k)
 		}
 	}
+	// A later scrape has the segments' performance too (the first computes
+	// the reference, whose segment values the joins need).
+	settled := `mlmon_segment_accuracy_ratio{model="keyed",segment="prediction",segment_value="a",window="reference"}`
+	wantSegments := gatherSettled(t, singleTarget, settled)
+	for _, k := range []string{
+		`mlmon_segment_accuracy_ratio{model="keyed",segment="prediction",segment_value="a",window="current"}`,
+		`mlmon_segment_predictions{model="keyed",segment="row",segment_value="__other__",window="reference"}`,
+		`mlmon_segment_mae{model="eta_train",segment="latency_ms",segment_value="__other__",window="current"}`,
+		`mlmon_segment_prediction_psi{model="keyed",segment="prediction",segment_value="__other__"}`,
+	} {
+		if _, ok := wantSegments[k]; !ok {
+			t.Fatalf("the single server's second scrape lacks %s: the comparison would prove little", k)
+		}
+	}
 
 	layouts := []clusterLayout{
 		{db: "colo", cluster: "two", shards: [][]int{{0}, {1}}, labelsKey: predsKey, want: chquery.JoinLocal},
@@ -245,6 +262,7 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 					}
 				}
 				compareScrapes(t, gather(t, target, NewCounters(), 60*time.Second), want)
+				compareScrapes(t, gatherSettled(t, target, settled), wantSegments)
 			})
 		}
 	}

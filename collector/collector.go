@@ -98,11 +98,12 @@ func (s *Scrape) Collect(ch chan<- prometheus.Metric) {
 // model is the state one model's concerns share within a scrape.
 type model struct {
 	*config.Model
-	scrape  *Scrape
-	version string // set by the operations concern
-	out     emitter
-	inputs  estimateInputs // set by the performance and drift concerns
-	bins    []columnBins   // set by the drift concern, read by the bins concern
+	scrape   *Scrape
+	version  string // set by the operations concern
+	out      emitter
+	inputs   estimateInputs // set by the performance and drift concerns
+	segments segmentInputs  // set by the performance and drift concerns
+	bins     []columnBins   // set by the drift concern, read by the bins concern
 
 	samplingOnce sync.Once
 	samplingRes  chquery.Sampling

@@ -74,7 +74,7 @@ func collectDrift(ctx context.Context, m *model) error {
 	var cur chquery.WindowStats
 	err = m.query(queryDrift, func() (err error) {
 		src := chquery.Source{Window: currentWindow(m.Model, m.now()), Sampling: sampling, Scores: estimated(m.Model),
-			ClassScores: estimatedMulticlass(m.Model)}
+			ClassScores: estimatedMulticlass(m.Model), Segments: ref.segments}
 		if p := m.Preaggregated; p != nil {
 			m.out.gauge(preaggregatedIntervalDesc, p.Interval.Seconds(), m.Name)
 			cur, err = m.client().PreaggregatedWindow(ctx, m.Model, src.Window, ref.currentBinnings(), queryDrift)
@@ -88,6 +88,7 @@ func collectDrift(ctx context.Context, m *model) error {
 	}
 	m.inputs.current = cur.Scores
 	m.inputs.classCurrent = cur.ClassScores
+	m.segments.ref, m.segments.current = ref, cur.Segments
 	for i, col := range ref.columns {
 		m.emitColumn(col, ref.binnings[i], ref.profile.Columns[i], ref.stats.Rows, ref.stats.Columns[i], cur.Rows, cur.Columns[i])
 		m.recordBins(col, ref.binnings[i], ref.stats.Rows, ref.stats.Columns[i], cur.Rows, cur.Columns[i])

@@ -36,6 +36,7 @@ var families = []family{
 	driftFamily,
 	binsFamily,
 	estimateFamily,
+	segmentsFamily,
 }
 
 // MetricNames lists the name of every metric family the exporter can expose,

@@ -72,9 +72,10 @@ func collectPerformance(ctx context.Context, m *model) error {
 		return nil
 	}
 	now := m.now()
+	segs := m.segmentColumns() // read here: the reference join may run on after the scrape
 	var current perf
 	err := m.query(queryPerformance, func() (err error) {
-		current, err = m.joinLabels(ctx, performanceWindow(m.Model, now), queryPerformance)
+		current, err = m.joinLabels(ctx, performanceWindow(m.Model, now), queryPerformance, segs)
 		return err
 	})
 	if err == nil {
@@ -87,6 +88,7 @@ func collectPerformance(ctx context.Context, m *model) error {
 			m.out.gauge(lastLabelDesc, float64(labels.LastLabel.Unix()), m.Name)
 		}
 		m.emitPerformance(current, windowCurrent)
+		m.segments.addPerformance(windowCurrent, current)
 	}
 
 	ref := referencePerformanceWindow(m.Model, now)
@@ -97,10 +99,15 @@ func collectPerformance(ctx context.Context, m *model) error {
 	if m.Reference.Kind == config.ReferenceRolling {
 		maxAge = referenceRefresh
 	}
+	if len(m.Segments) > 0 && segs == nil {
+		// The segment values are not known yet: the reference join, cached
+		// for long, waits for them rather than being cached without them.
+		return err
+	}
 	var reference perf
 	refErr := m.query(queryPerformanceReference, func() (err error) {
-		reference, err = m.references().performance.get(ctx, m.Name, now, maxAge, func(ctx context.Context) (perf, error) {
-			return m.joinLabels(ctx, *ref, queryPerformanceReference)
+		reference, err = m.references().performance.get(m.segmentsNoWait(ctx), m.Name, now, maxAge, func(ctx context.Context) (perf, error) {
+			return m.joinLabels(ctx, *ref, queryPerformanceReference, segs)
 		})
 		return err
 	})
@@ -108,6 +115,7 @@ func collectPerformance(ctx context.Context, m *model) error {
 		m.inputs.reference = reference.classification
 		m.inputs.classReference = reference.classScores
 		m.emitPerformance(reference, windowReference)
+		m.segments.addPerformance(windowReference, reference)
 		if err == nil && current.classification != nil {
 			m.emitLabelDrift(reference.classification.Confusion, current.classification.Confusion)
 		}
@@ -124,6 +132,7 @@ type perf struct {
 	classification *chquery.Classification
 	regression     *chquery.Regression
 	classScores    *chquery.ClassScores // multiclass with scores (estimate_multiclass.go)
+	segments       *chquery.Segments    // the segment values the join counted, if any
 }
 
 func (p perf) labels() chquery.Labels {
@@ -133,8 +142,9 @@ func (p perf) labels() chquery.Labels {
 	return p.classification.Labels
 }
 
-// joinLabels runs the task's performance query over w.
-func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string) (perf, error) {
+// joinLabels runs the task's performance query over w, counting segs too
+// when not nil.
+func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string, segs *chquery.Segments) (perf, error) {
 	sampling, err := m.sampling(ctx)
 	if err != nil {
 		return perf{}, err
@@ -145,16 +155,17 @@ func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string) (
 		return perf{}, err
 	}
 	src := chquery.Source{Window: w, Sampling: sampling, Join: plan.Strategy, ReadOnce: plan.ReadOnce}
+	src.Segments = segs
 	if m.Task == config.TaskRegression {
 		r, err := client.Regression(ctx, m.Model, src, name)
-		return perf{regression: &r}, err
+		return perf{regression: &r, segments: src.Segments}, err
 	}
 	c, err := client.Classification(ctx, m.Model, src, name)
 	if err != nil {
 		return perf{}, err
 	}
 	cs, err := m.classScores(ctx, src, name, &c)
-	return perf{classification: &c, classScores: cs}, err
+	return perf{classification: &c, classScores: cs, segments: src.Segments}, err
 }
 
 // emitPerformance reports the task's quality metrics for one window.

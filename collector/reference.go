@@ -54,6 +54,9 @@ type reference struct {
 	profile  chquery.Profile
 	binnings []chquery.Binning // over the reference's column names
 	stats    chquery.WindowStats
+	// segments are the tracked values of the model's segments, nil
+	// without segments; the window passes count them (Source.Segments).
+	segments *chquery.Segments
 }
 
 // currentBinnings are the reference binnings addressed to the predictions
@@ -149,6 +152,10 @@ func (r *References) compute(ctx context.Context, m *config.Model, now time.Time
 		}
 		ref.binnings[i] = b
 	}
+	if ref.segments, err = r.segmentValues(ctx, m, src, ref.columns); err != nil {
+		return nil, err
+	}
+	src.Segments = ref.segments
 	if ref.stats, err = r.client.Window(ctx, m, src, ref.binnings, queryReference); err != nil {
 		return nil, err
 	}

@@ -10,7 +10,7 @@ import (
 // for one model: performance, drift of outputs and labels, ground truth,
 // operations.
 func model() (Dashboard, error) {
-	b := newBoard(UIDModel, "mlmon / Model", modelVar(), averageVar())
+	b := newBoard(UIDModel, "mlmon / Model", modelVar(), averageVar(), segmentVar())
 	featureBoard := toBoard("Feature drift of $model", UIDFeatures, "&var-model=${model}")
 
 	b.row("Summary")
@@ -238,5 +238,6 @@ func model() (Dashboard, error) {
 			queries:     []query{{expr: "max by (window) (mlmon_predictions{" + thisModel + "})", legend: "{{window}}"}},
 		},
 	)
+	segmentPanels(b)
 	return b.done()
 }

@@ -126,6 +126,7 @@ func Bundle(opts Options) ([]Group, error) {
 		performanceGroup(),
 		driftGroup(),
 		dataQualityGroup(),
+		segmentsGroup(),
 	}, nil
 }
 

@@ -40,6 +40,7 @@ var thresholds = []Threshold{
 	{Name: "prediction_psi_max", Default: 0.15, HasDefault: true},
 	{Name: "prediction_staleness_max_seconds", Default: 900, HasDefault: true},
 	{Name: "psi_max", Default: 0.2, HasDefault: true},
+	{Name: "segment_accuracy_drop_max", Default: 0.1, HasDefault: true},
 	{Name: "unseen_category_ratio_max", Default: 0.05, HasDefault: true},
 }
 

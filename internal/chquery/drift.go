@@ -51,6 +51,9 @@ type Source struct {
 	// histograms by predicted class (the model's scores:), in the same
 	// pass: see ClassScoreCounts.
 	ClassScores bool
+	// Segments, when set, asks the window pass and the performance joins
+	// to count each segment value too (see Segments).
+	Segments *Segments
 }
 
 // Sampling is how the heavy queries read a share of a model's predictions.
@@ -166,8 +169,8 @@ func CategoriesQuery(m *config.Model, src Source, col string, limit int) (Query,
 		// A table source has no WHERE to add mlmon_present to: NULLs fall
 		// into the group of '', whose count leaves them out, and HAVING
 		// drops that group where it holds nothing but NULLs.
-		aggregateRows(&b, &ids, m, src, "mlmon_c, countIf(mlmon_present) AS n", inner)
-		b.add(fmt.Sprintf(" GROUP BY mlmon_c HAVING n > 0 ORDER BY n DESC, mlmon_c LIMIT %d", limit))
+		aggregateRows(&b, &ids, m, src, "mlmon_c, countIf(mlmon_present) AS mlmon_n", inner)
+		b.add(fmt.Sprintf(" GROUP BY mlmon_c HAVING mlmon_n > 0 ORDER BY mlmon_n DESC, mlmon_c LIMIT %d", limit))
 	} else {
 		b.add("SELECT mlmon_c, count() AS n FROM (SELECT " + inner)
 		from(&b, &ids, m, src)
@@ -222,6 +225,9 @@ type WindowStats struct {
 	Scores *ScoreHistogram
 	// ClassScores is set when the source asked for it (Source.ClassScores).
 	ClassScores *ClassScoreCounts
+	// Segments is set when the source asked for it (Source.Segments):
+	// [segment][slot], slot 0 being every other value.
+	Segments [][]SegmentWindow
 }
 
 // ScoreHistogram counts a window's rows by predicted class and score
@@ -322,13 +328,19 @@ func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 			keys = append(keys, fmt.Sprintf("mlmon_mk%d", j))
 		}
 	}
+	if src.Segments.active() {
+		for j, sg := range src.Segments.Columns {
+			inner = append(inner, segmentSlotSQL(&ids, sg)+" AS "+segmentSlotAlias(j))
+		}
+		keys = append(keys, windowSegmentKeys{layout, src.Segments}.keysSQL()...)
+	}
 	if len(inner) == 0 {
 		inner = []string{"1 AS mlmon_one"}
 	}
 	// The states and their arrayJoin share one SELECT: a subquery between
 	// them cost 18.16 4% more.
 	inner = append(inner, "arrayJoin(["+strings.Join(keys, ", ")+"]) AS mlmon_k")
-	aggregateRows(&b, &ids, m, src, "toUInt64(mlmon_k) AS k, count() AS n", strings.Join(inner, ", "), innerArgs...)
+	aggregateRows(&b, &ids, m, src, "toUInt64(mlmon_k) AS mlmon_key, count() AS mlmon_n", strings.Join(inner, ", "), innerArgs...)
 	b.add(" GROUP BY mlmon_k")
 	if ids.err != nil {
 		return Query{}, ids.err
@@ -465,10 +477,15 @@ func (c *Client) Window(ctx context.Context, m *config.Model, src Source, cols [
 	if src.ClassScores {
 		classes = len(m.Scores)
 	}
+	keys, counts, segs, err := splitSegmentKeys(cols, src, classes, keys, counts)
+	if err != nil {
+		return WindowStats{}, fmt.Errorf("query %s: %w", name, err)
+	}
 	ws, err := foldWindow(cols, keys, counts, src.Scores, classes)
 	if err != nil {
 		return WindowStats{}, fmt.Errorf("query %s: %w", name, err)
 	}
+	ws.Segments = segs
 	gq, ok, err := GridQuery(m, src, cols)
 	if err != nil || !ok {
 		return ws, err

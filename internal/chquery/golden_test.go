@@ -162,6 +162,7 @@ func goldenCases() []goldenCase {
 	}
 	cs = append(cs, goldenCase{"class_scores_by_name.sql", "ClassScoresByNameQuery, multiclass with three scores, one server",
 		func() (Query, error) { return ClassScoresByNameQuery(scored, Source{Window: w}) }})
+	cs = append(cs, segmentGoldenCases(w, bins)...)
 	for _, j := range joins {
 		src := j.src
 		cs = append(cs,

@@ -36,12 +36,17 @@ type Classification struct {
 	ScoreRows  float64
 	LogLossSum float64
 	BrierSum   float64
+	// Segments is set when the source asked for it (Source.Segments):
+	// [segment][slot], slot 0 being every other value.
+	Segments [][]SegmentLabels
 }
 
 // Regression is the aggregate behind the regression metrics.
 type Regression struct {
 	Labels
 	Sums stats.RegressionSums // over labeled rows with finite prediction and label
+	// Segments is set when the source asked for it (Source.Segments).
+	Segments [][]SegmentLabels
 }
 
 // labelJoin renders the performance queries' SELECT sel, whose aggregates
@@ -215,6 +220,15 @@ func classificationQuery(m *config.Model, src Source, byName bool) (Query, error
 	if withScore {
 		left = append(left, "ifNull(toFloat64("+ids.col(m.Predictions.Score)+"), nan) AS mlmon_score")
 	}
+	segKeys := joinSegmentKeys{}
+	scored := "mlmon_matched = 1 AND isFinite(mlmon_score)"
+	if src.Segments.active() {
+		// A segment's rows count in its confusion matrix only: the score
+		// histogram and losses are the whole model's.
+		segKeys.segs = src.Segments.Columns
+		left = append(left, segKeys.left(&ids)...)
+		scored += " AND mlmon_seg = 0"
+	}
 	// actual and matched are the grouped columns, lts the newest label's time.
 	var actual, matched, lts, positive string
 	var right []string
@@ -222,13 +236,13 @@ func classificationQuery(m *config.Model, src Source, byName bool) (Query, error
 	keys := "mlmon_pred, mlmon_label, mlmon_matched"
 	if byName {
 		right = newestLabel(&ids, m, labelExpr)
-		actual, matched, lts = "mlmon_label", "mlmon_matched", "toUInt64(toUnixTimestamp(max(mlmon_lts))) AS lts"
+		actual, matched, lts = "mlmon_label", "mlmon_matched", "toUInt64(toUnixTimestamp(max(mlmon_lts))) AS mlmon_lts_max"
 		positive, positiveArg = "mlmon_label = ?", m.PositiveClass
 	} else {
 		right = []string{"max(" + labelTieBreakSQL(ids.col(m.GroundTruth.Timestamp), labelExpr) + ") AS mlmon_tb"}
 		actual = tieBreakHashSQL("mlmon_tb") + " AS mlmon_lh"
 		matched = "toUInt8(" + tieBreakMatchedSQL("mlmon_tb") + ") AS mlmon_matched"
-		lts = "max(" + tieBreakTimeSQL("mlmon_tb") + ") AS lts"
+		lts = "max(" + tieBreakTimeSQL("mlmon_tb") + ") AS mlmon_lts_max"
 		positive, positiveArg = "mlmon_lh = ?", LabelHash(m.PositiveClass)
 		keys = "mlmon_pred, mlmon_lh, mlmon_matched"
 	}
@@ -240,18 +254,22 @@ func classificationQuery(m *config.Model, src Source, byName bool) (Query, error
 		// live inside the keys and aggregates: a SELECT that groups may name
 		// nothing else.
 		sel = "mlmon_pred, " + actual + ", " + matched + ", " +
-			"if((mlmon_matched = 1 AND isFinite(mlmon_score)) AS mlmon_scored, " +
+			"if((" + scored + ") AS mlmon_scored, " +
 			fmt.Sprintf("toInt32(floor((greatest(least(mlmon_score, 1.), 0.) AS mlmon_s) * %d + 0.5)), -1) AS mlmon_bucket, ", ScoreBuckets) +
-			"count() AS n, " +
+			"count() AS mlmon_n, " +
 			"sum(if(mlmon_scored, -((toUInt8(" + positive + ") AS mlmon_y) * log(" +
 			fmt.Sprintf("greatest(least(mlmon_s, 1. - %g), %g) AS mlmon_pc", stats.LogLossEpsilon, stats.LogLossEpsilon) +
-			") + (1 - mlmon_y) * log(1 - mlmon_pc)), 0.)) AS ll, " +
-			"sum(if(mlmon_scored, pow(mlmon_s - mlmon_y, 2), 0.)) AS brier, " + lts
+			") + (1 - mlmon_y) * log(1 - mlmon_pc)), 0.)) AS mlmon_ll, " +
+			"sum(if(mlmon_scored, pow(mlmon_s - mlmon_y, 2), 0.)) AS mlmon_brier, " + lts
 		selArgs = []any{positiveArg}
 		keys += ", mlmon_bucket"
 	} else {
-		sel = "mlmon_pred, " + actual + ", " + matched + ", toInt32(-1) AS mlmon_bucket, count() AS n, " +
-			"0. AS ll, 0. AS brier, " + lts
+		sel = "mlmon_pred, " + actual + ", " + matched + ", toInt32(-1) AS mlmon_bucket, count() AS mlmon_n, " +
+			"0. AS mlmon_ll, 0. AS mlmon_brier, " + lts
+	}
+	if segKeys.segs != nil {
+		sel += ", " + segKeys.keySQL()
+		keys += ", mlmon_seg"
 	}
 	var b sqlBuilder
 	labelJoin(&b, &ids, m, src, sel, selArgs, left, right)
@@ -295,6 +313,7 @@ type classificationRow struct {
 	n           uint64
 	ll, brier   float64
 	lts         uint64
+	seg         uint16 // joinSegmentKeys' key; 0 without segments
 }
 
 // Classification runs ClassificationQuery, names its label hashes with
@@ -307,7 +326,7 @@ func (c *Client) Classification(ctx context.Context, m *config.Model, src Source
 		return Classification{}, err
 	}
 	q.Name = name
-	rows, err := c.classificationRows(ctx, m, q, false)
+	rows, err := c.classificationRows(ctx, m, q, false, src.Segments.active())
 	if err != nil {
 		return Classification{}, err
 	}
@@ -321,7 +340,7 @@ func (c *Client) Classification(ctx context.Context, m *config.Model, src Source
 			return Classification{}, err
 		}
 		q.Name = name
-		if rows, err = c.classificationRows(ctx, m, q, true); err != nil {
+		if rows, err = c.classificationRows(ctx, m, q, true, src.Segments.active()); err != nil {
 			return Classification{}, err
 		}
 	} else {
@@ -329,7 +348,10 @@ func (c *Client) Classification(ctx context.Context, m *config.Model, src Source
 			rows[i].label = names[rows[i].hash]
 		}
 	}
-	return foldClassification(m, rows), nil
+	if !src.Segments.active() {
+		return foldClassification(m, rows), nil
+	}
+	return foldSegmentedClassification(m, src.Segments.Columns, rows)
 }
 
 // labelNames maps the label hashes of rows to their names, or returns nil
@@ -389,7 +411,7 @@ func (c *Client) labelNames(ctx context.Context, m *config.Model, src Source, na
 	return names, nil
 }
 
-func (c *Client) classificationRows(ctx context.Context, m *config.Model, q Query, byName bool) ([]classificationRow, error) {
+func (c *Client) classificationRows(ctx context.Context, m *config.Model, q Query, byName, segmented bool) ([]classificationRow, error) {
 	var rows []classificationRow
 	err := c.QueryRows(ctx, m.Name, q, func(scan func(dest ...any) error) error {
 		var (
@@ -397,11 +419,14 @@ func (c *Client) classificationRows(ctx context.Context, m *config.Model, q Quer
 			matched uint8
 			err     error
 		)
+		dest := []any{&r.pred, &r.hash, &matched, &r.bucket, &r.n, &r.ll, &r.brier, &r.lts}
 		if byName {
-			err = scan(&r.pred, &r.label, &matched, &r.bucket, &r.n, &r.ll, &r.brier, &r.lts)
-		} else {
-			err = scan(&r.pred, &r.hash, &matched, &r.bucket, &r.n, &r.ll, &r.brier, &r.lts)
+			dest[1] = &r.label
 		}
+		if segmented {
+			dest = append(dest, &r.seg)
+		}
+		err = scan(dest...)
 		r.matched = matched == 1
 		rows = append(rows, r)
 		return err
@@ -463,18 +488,28 @@ func RegressionQuery(m *config.Model, src Source) (Query, error) {
 	predExpr := "ifNull(toFloat64(" + ids.col(m.Predictions.Prediction) + "), nan)"
 	labelExpr := "ifNull(toFloat64(" + ids.col(m.GroundTruth.Label) + "), nan)"
 	sel := strings.Join([]string{
-		"count() AS predictions",
-		"countIf(mlmon_matched = 1) AS labeled",
-		"toUInt64(toUnixTimestamp(maxIf(mlmon_lts, mlmon_matched = 1))) AS lts",
-		"countIf((mlmon_matched = 1 AND isFinite(mlmon_pred) AND isFinite(mlmon_label)) AS mlmon_ok) AS n",
-		"sumIf(abs(mlmon_pred - mlmon_label), mlmon_ok) AS sum_abs",
-		"sumIf(pow(mlmon_pred - mlmon_label, 2), mlmon_ok) AS sum_sq",
-		"sumIf(abs((mlmon_pred - mlmon_label) / mlmon_label), mlmon_ok AND mlmon_label != 0) AS sum_pct",
-		"countIf(mlmon_ok AND mlmon_label != 0) AS n_nonzero",
-		"varPopIf(mlmon_label, mlmon_ok) AS var_label",
+		"count() AS mlmon_predictions",
+		"countIf(mlmon_matched = 1) AS mlmon_labeled",
+		"toUInt64(toUnixTimestamp(maxIf(mlmon_lts, mlmon_matched = 1))) AS mlmon_lts_max",
+		"countIf((mlmon_matched = 1 AND isFinite(mlmon_pred) AND isFinite(mlmon_label)) AS mlmon_ok) AS mlmon_n",
+		"sumIf(abs(mlmon_pred - mlmon_label), mlmon_ok) AS mlmon_sum_abs",
+		"sumIf(pow(mlmon_pred - mlmon_label, 2), mlmon_ok) AS mlmon_sum_sq",
+		"sumIf(abs((mlmon_pred - mlmon_label) / mlmon_label), mlmon_ok AND mlmon_label != 0) AS mlmon_sum_pct",
+		"countIf(mlmon_ok AND mlmon_label != 0) AS mlmon_n_nonzero",
+		"varPopIf(mlmon_label, mlmon_ok) AS mlmon_var_label",
 	}, ", ")
+	left := []string{predExpr + " AS mlmon_pred"}
+	segKeys := joinSegmentKeys{}
+	if src.Segments.active() {
+		segKeys.segs = src.Segments.Columns
+		left = append(left, segKeys.left(&ids)...)
+		sel += ", " + segKeys.keySQL()
+	}
 	var b sqlBuilder
-	labelJoin(&b, &ids, m, src, sel, nil, []string{predExpr + " AS mlmon_pred"}, newestLabel(&ids, m, labelExpr))
+	labelJoin(&b, &ids, m, src, sel, nil, left, newestLabel(&ids, m, labelExpr))
+	if segKeys.segs != nil {
+		b.add(" GROUP BY mlmon_seg")
+	}
 	if ids.err != nil {
 		return Query{}, ids.err
 	}
@@ -489,22 +524,37 @@ func (c *Client) Regression(ctx context.Context, m *config.Model, src Source, na
 		return Regression{}, err
 	}
 	q.Name = name
-	var (
-		res         Regression
-		lts         uint64
-		n, nNonZero uint64
-		varLabel    float64
-	)
-	err = c.QueryRow(ctx, m.Name, q, &res.Predictions, &res.Labeled, &lts, &n,
-		&res.Sums.SumAbsError, &res.Sums.SumSqError, &res.Sums.SumAbsPctErr, &nNonZero, &varLabel)
-	if err != nil {
+	if src.Segments.active() {
+		return c.segmentedRegression(ctx, m, q, src.Segments.Columns)
+	}
+	var r regressionRow
+	if err := c.QueryRow(ctx, m.Name, q, r.dest()...); err != nil {
 		return Regression{}, err
 	}
-	if res.Labeled > 0 && lts > 0 {
-		res.LastLabel = time.Unix(int64(lts), 0)
+	return r.regression(), nil
+}
+
+// regressionRow is one row of RegressionQuery.
+type regressionRow struct {
+	res         Regression
+	lts         uint64
+	n, nNonZero uint64
+	varLabel    float64
+	seg         uint16 // joinSegmentKeys' key, with segments
+}
+
+func (r *regressionRow) dest() []any {
+	return []any{&r.res.Predictions, &r.res.Labeled, &r.lts, &r.n,
+		&r.res.Sums.SumAbsError, &r.res.Sums.SumSqError, &r.res.Sums.SumAbsPctErr, &r.nNonZero, &r.varLabel}
+}
+
+func (r *regressionRow) regression() Regression {
+	res := r.res
+	if res.Labeled > 0 && r.lts > 0 {
+		res.LastLabel = time.Unix(int64(r.lts), 0)
 	}
-	res.Sums.N = float64(n)
-	res.Sums.NNonZero = float64(nNonZero)
-	res.Sums.LabelVarPop = varLabel
-	return res, nil
+	res.Sums.N = float64(r.n)
+	res.Sums.NNonZero = float64(r.nNonZero)
+	res.Sums.LabelVarPop = r.varLabel
+	return res
 }

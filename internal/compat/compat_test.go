@@ -375,6 +375,7 @@ func TestSQLAgreesOnBothEngines(t *testing.T) {
 			got[m.Name] = m18
 		})
 	}
+	t.Run("segments", func(t *testing.T) { e.segments(t, cfg) })
 	t.Run("probes", func(t *testing.T) { e.probes(t, &cfg.Models[0]) })
 	t.Run("kill", e.killStatements)
 	requireCoverage(t, got)

@@ -170,6 +170,27 @@ type Model struct {
 	// identifier columns); nil when not configured. ScoreClasses lists the
 	// classes in their fixed order.
 	Scores map[string]string `yaml:"scores"`
+	// Segments are the columns whose values slice the model's traffic into
+	// per-segment series (mlmon_segment_*); nil when none.
+	Segments []Segment `yaml:"segments"`
+}
+
+// DefaultSegmentValues is a segment's max_values when not configured.
+const DefaultSegmentValues = 10
+
+// Segment is one column of the predictions table whose reference top
+// values each get their own quality, volume and output-drift series; every
+// other value, NULL included, is "__other__".
+type Segment struct {
+	// Name is the segment label value; defaults to Column.
+	Name   string `yaml:"name"`
+	Column string `yaml:"column"`
+	// MaxValues is how many of the reference's most frequent values are
+	// tracked, in [1, 100].
+	MaxValues int `yaml:"max_values"`
+	// FeatureDrift asks for per-segment feature drift (not implemented:
+	// true is rejected, so that it cannot pass for working).
+	FeatureDrift bool `yaml:"feature_drift"`
 }
 
 // Preaggregated names an AggregatingMergeTree table that a materialized view

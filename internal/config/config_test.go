@@ -101,6 +101,7 @@ func TestLoadFull(t *testing.T) {
 					"accuracy_min":                     0.8,
 					"f1_min":                           0.6,
 					"psi_max":                          0.2,
+					"segment_accuracy_drop_max":        0.15,
 					"js_max":                           0.1,
 					"prediction_psi_max":               0.2,
 					"label_psi_max":                    0.25,
@@ -115,6 +116,10 @@ func TestLoadFull(t *testing.T) {
 					"label_staleness_max_seconds":      86400,
 				},
 				Sample: 0.25,
+				Segments: []Segment{
+					{Name: "country", Column: "country", MaxValues: 5},
+					{Name: "app", Column: "app_version", MaxValues: DefaultSegmentValues},
+				},
 			},
 			{
 				Name: "intent",
@@ -770,6 +775,43 @@ models:
 			},
 		},
 		{
+			name: "segments",
+			doc: head + `  - name: m
+    task: regression
+` + preds + `    reference: {offset: 1h}
+    segments:
+      - {column: country}
+      - {name: country, column: region}
+      - {column: "app-version"}
+      - {column: os, max_values: 0}
+      - {column: plan, feature_drift: true}
+      - {column: tier, colour: red}
+      - {name: x}
+      -
+`,
+			want: []expect{
+				{"{name: country, column: region}", "models[0].segments[1].name", `duplicate segment name "country" (first at line {line:{column: country}})`},
+				{"app-version", "models[0].segments[2].column", `invalid identifier "app-version"`},
+				{"max_values: 0", "models[0].segments[3].max_values", "must be between 1 and 100, got 0"},
+				{"feature_drift: true", "models[0].segments[4].feature_drift", "not implemented yet"},
+				{"colour: red", "models[0].segments[5].colour", "unknown key"},
+				{"{name: x}", "models[0].segments[6].column", "required key missing"},
+				{"      -\n", "models[0].segments[7]", "must be a mapping, got null"},
+			},
+		},
+		{
+			name: "segments without reference, with preaggregated",
+			doc: head + `  - name: m
+    task: regression
+` + preds + `    preaggregated: {table: agg, interval: 1m}
+    segments: [{column: country}]
+`,
+			want: []expect{
+				{"segments:", "models[0].segments", "requires reference"},
+				{"segments:", "models[0].segments", "cannot be combined with preaggregated"},
+			},
+		},
+		{
 			name: "features not a list",
 			doc: head + `  - name: m
     task: regression
@@ -1217,8 +1259,8 @@ func TestKnownThresholds(t *testing.T) {
 	if len(slices.Compact(slices.Clone(KnownThresholds))) != len(KnownThresholds) {
 		t.Errorf("KnownThresholds has duplicates: %v", KnownThresholds)
 	}
-	if len(KnownThresholds) != 16 {
-		t.Errorf("got %d thresholds, want 16", len(KnownThresholds))
+	if len(KnownThresholds) != 17 {
+		t.Errorf("got %d thresholds, want 17", len(KnownThresholds))
 	}
 	for name := range ratioThresholds {
 		if !slices.Contains(KnownThresholds, name) {

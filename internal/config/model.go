@@ -97,6 +97,9 @@ func (l *loader) model(item *yaml.Node, path string, defaults Settings) (Model, 
 	}
 
 	m.Scores = l.classScores(o, m.Task, taskKnown)
+	if items, ok := l.list(o, "segments"); ok {
+		m.Segments = l.segments(items, o.join("segments"), m, o)
+	}
 	return m, nameNode
 }
 

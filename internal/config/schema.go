@@ -31,6 +31,7 @@ var (
 	featureKeys     = keysOf[Feature]()
 	referenceKeys   = keysOf[Reference]()
 	preaggKeys      = keysOf[Preaggregated]()
+	segmentKeys     = keysOf[Segment]()
 )
 
 func (l *loader) config(root *yaml.Node) *Config {

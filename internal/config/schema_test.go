@@ -84,13 +84,13 @@ func TestSchemaTags(t *testing.T) {
 	// result would make the tests below pass vacuously.
 	for _, section := range []string{"", "clickhouse", "clickhouse.tls", "defaults", "models[]",
 		"models[].predictions", "models[].ground_truth", "models[].performance",
-		"models[].features[]", "models[].reference", "models[].preaggregated"} {
+		"models[].features[]", "models[].reference", "models[].preaggregated", "models[].segments[]"} {
 		if len(s.sections[section]) == 0 {
 			t.Errorf("section %q has no keys", section)
 		}
 	}
-	if len(s.sections) != 11 {
-		t.Errorf("sections %v, want the 11 above", slices.Sorted(maps.Keys(s.sections)))
+	if len(s.sections) != 12 {
+		t.Errorf("sections %v, want the 12 above", slices.Sorted(maps.Keys(s.sections)))
 	}
 }
 

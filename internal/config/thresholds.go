@@ -24,6 +24,7 @@ var KnownThresholds = []string{
 	"prediction_psi_max",
 	"prediction_staleness_max_seconds",
 	"psi_max",
+	"segment_accuracy_drop_max",
 	"unseen_category_ratio_max",
 }
 
@@ -43,6 +44,7 @@ var ratioThresholds = map[string]bool{
 	"label_coverage_min":        true,
 	"missing_ratio_max":         true,
 	"out_of_range_ratio_max":    true,
+	"segment_accuracy_drop_max": true,
 	"unseen_category_ratio_max": true,
 }
 

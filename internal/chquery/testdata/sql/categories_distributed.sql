@@ -3,12 +3,12 @@
 WITH isNotNull(`plan`) AS mlmon_present,
   ifNull(toString(`plan`), '') AS mlmon_c
 SELECT mlmon_c,
-  countIf(mlmon_present) AS n
+  countIf(mlmon_present) AS mlmon_n
 FROM `db`.`predictions`
 WHERE `model` = 'churn'
   AND `ts` >= toDateTime(1767222000)
   AND `ts` < toDateTime(1767225600)
 GROUP BY mlmon_c
-HAVING n > 0
-ORDER BY n DESC, mlmon_c
+HAVING mlmon_n > 0
+ORDER BY mlmon_n DESC, mlmon_c
 LIMIT 20

@@ -4,10 +4,10 @@ SELECT mlmon_pred,
   mlmon_label,
   mlmon_matched,
   toInt32(-1) AS mlmon_bucket,
-  count() AS n,
-  0. AS ll,
-  0. AS brier,
-  toUInt64(toUnixTimestamp(max(mlmon_lts))) AS lts
+  count() AS mlmon_n,
+  0. AS mlmon_ll,
+  0. AS mlmon_brier,
+  toUInt64(toUnixTimestamp(max(mlmon_lts))) AS mlmon_lts_max
 FROM (
   SELECT cityHash64(`request_id`) AS mlmon_id,
     ifNull(toString(`prediction`), '') AS mlmon_pred

@@ -4,10 +4,10 @@ SELECT mlmon_pred,
   mlmon_tb % 4294967296 AS mlmon_lh,
   toUInt8(mlmon_tb > 0) AS mlmon_matched,
   toInt32(-1) AS mlmon_bucket,
-  count() AS n,
-  0. AS ll,
-  0. AS brier,
-  max(intDiv(mlmon_tb, 4294967296)) AS lts
+  count() AS mlmon_n,
+  0. AS mlmon_ll,
+  0. AS mlmon_brier,
+  max(intDiv(mlmon_tb, 4294967296)) AS mlmon_lts_max
 FROM (
   SELECT cityHash64(`request_id`) AS mlmon_id,
     ifNull(toString(`prediction`), '') AS mlmon_pred

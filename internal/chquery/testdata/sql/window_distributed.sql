@@ -7,8 +7,8 @@ WITH ifNull(toFloat64(`age`), nan) AS mlmon_x0,
   toUInt16(if(isFinite(mlmon_x2), 23 + (mlmon_x2 >= toFloat64(1000)), 21)) AS mlmon_s2,
   toUInt16(if(isNull(`region`), 28, 28 + 1 + transform(cityHash64(ifNull(toString(`region`), '')), [14111289662691354718], [2], 0))) AS mlmon_s3,
   arrayJoin([toUInt16(0), mlmon_s0, mlmon_s1, mlmon_s2, mlmon_s3]) AS mlmon_k
-SELECT toUInt64(mlmon_k) AS k,
-  count() AS n
+SELECT toUInt64(mlmon_k) AS mlmon_key,
+  count() AS mlmon_n
 FROM `db`.`predictions`
 WHERE `model` = 'churn'
   AND `ts` >= toDateTime(1767222000)

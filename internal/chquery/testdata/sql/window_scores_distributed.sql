@@ -9,8 +9,8 @@ WITH ifNull(toFloat64(`age`), nan) AS mlmon_x0,
   ifNull(toFloat64(`score`), nan) AS mlmon_sc,
   toUInt16(if(isFinite(mlmon_sc), 36 + 1001 * (ifNull(toString(`prediction`), '') = '1') + toInt32(floor(greatest(least(mlmon_sc, 1.), 0.) * 1000 + 0.5)), 35)) AS mlmon_ss,
   arrayJoin([toUInt16(0), mlmon_s0, mlmon_s1, mlmon_s2, mlmon_s3, mlmon_ss]) AS mlmon_k
-SELECT toUInt64(mlmon_k) AS k,
-  count() AS n
+SELECT toUInt64(mlmon_k) AS mlmon_key,
+  count() AS mlmon_n
 FROM `db`.`predictions`
 WHERE `model` = 'churn'
   AND `ts` >= toDateTime(1767222000)

@@ -380,10 +380,10 @@ func TestPreaggregatedWindowUnlistedColumn(t *testing.T) {
 	conn := demoDatabase(t, db)
 	from := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
 	insertDemoRows(t, conn, preaggRows(from, time.Hour))
-	cols := append(preaggBinnings(), Binning{Column: Column{Name: "latency_ms", Numeric: true}, Edges: []float64{1}})
+	cols := append(preaggBinnings(), Binning{Column: Column{Name: "model_version"}, Categories: []string{"v1"}, Seen: []string{"v1"}})
 	_, err := testClient(t).PreaggregatedWindow(context.Background(), preaggModel(db), Window{From: from, To: from.Add(time.Hour)}, cols, "drift")
-	if err == nil || !strings.Contains(err.Error(), "latency_ms") || !strings.Contains(err.Error(), "materialized view") {
-		t.Errorf("got %v, want an error naming latency_ms and the view", err)
+	if err == nil || !strings.Contains(err.Error(), "model_version") || !strings.Contains(err.Error(), "materialized view") {
+		t.Errorf("got %v, want an error naming model_version and the view", err)
 	}
 }
 

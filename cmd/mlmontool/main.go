@@ -41,6 +41,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	commands := []command{
 		checkConfigCommand(app, stdout),
+		backfillCommand(app, stderr),
 	}
 
 	selected, err := app.Parse(args)

@@ -42,6 +42,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	commands := []command{
 		checkConfigCommand(app, stdout),
 		backfillCommand(app, stderr),
+		backtestRulesCommand(app, stdout),
 	}
 
 	selected, err := app.Parse(args)

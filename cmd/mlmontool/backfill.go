@@ -72,6 +72,7 @@ type backfill struct {
 	stderr   io.Writer
 	logger   *slog.Logger
 	progress time.Duration // between progress lines
+	cost     costTotals    // what the run cost ClickHouse
 }
 
 func newBackfill(f *backfillFlags, stderr io.Writer, logger *slog.Logger) (*backfill, error) {
@@ -179,8 +180,7 @@ func (b *backfill) run(ctx context.Context) error {
 		return err
 	}
 	defer client.Close()
-	var cost costTotals
-	client.Observe(cost.observe)
+	client.Observe(b.cost.observe)
 	target := collector.NewHistoryTarget(b.cfg, client)
 	defer target.References.Close()
 	counters := collector.NewCounters()
@@ -250,7 +250,7 @@ func (b *backfill) run(ctx context.Context) error {
 		}
 	}
 	fmt.Fprintf(b.stderr, "backfill: %d of %d steps, %d series, %d samples written to %s in %s; ClickHouse: %d queries, %d rows read\n",
-		done, len(b.steps), st.series(), st.samples, b.output, time.Since(start).Round(time.Millisecond), cost.queries, cost.rows)
+		done, len(b.steps), st.series(), st.samples, b.output, time.Since(start).Round(time.Millisecond), b.cost.queries, b.cost.rows)
 	if done < len(b.steps) {
 		next := b.steps[done].UTC().Format(time.RFC3339)
 		if done == 0 {
@@ -348,17 +348,22 @@ func labelValue(m *dto.Metric, name string) string {
 	return ""
 }
 
-// costTotals adds up what the run cost ClickHouse.
+// costTotals adds up what the run cost ClickHouse, in all and by query.
 type costTotals struct {
 	mu            sync.Mutex
 	queries, rows uint64
+	rowsByQuery   map[string]uint64
 }
 
-func (c *costTotals) observe(_, _ string, cost chquery.Cost, _ error) {
+func (c *costTotals) observe(_, query string, cost chquery.Cost, _ error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.queries++
 	c.rows += cost.Rows
+	if c.rowsByQuery == nil {
+		c.rowsByQuery = map[string]uint64{}
+	}
+	c.rowsByQuery[query] += cost.Rows
 }
 
 // store holds the samples of the steps merged so far, by family and series,

@@ -131,7 +131,7 @@ func parseLabels(flags []string) ([]*dto.LabelPair, error) {
 	seen := map[string]bool{}
 	for _, f := range flags {
 		name, value, ok := strings.Cut(f, "=")
-		if !ok || !model.LabelName(name).IsValidLegacy() || strings.HasPrefix(name, "__") {
+		if !ok || !model.LegacyValidation.IsValidLabelName(name) || strings.HasPrefix(name, "__") {
 			return nil, fmt.Errorf("--label=%q: want name=value with a valid label name", f)
 		}
 		if seen[name] {

@@ -73,6 +73,8 @@ type backfill struct {
 	logger   *slog.Logger
 	progress time.Duration // between progress lines
 	cost     costTotals    // what the run cost ClickHouse
+
+	afterStep func(done int) // tests: called after each step merged
 }
 
 func newBackfill(f *backfillFlags, stderr io.Writer, logger *slog.Logger) (*backfill, error) {
@@ -237,6 +239,9 @@ func (b *backfill) run(ctx context.Context) error {
 		}
 		st.add(r.families, b.steps[i].UnixMilli())
 		done++
+		if b.afterStep != nil {
+			b.afterStep(done)
+		}
 		if now := time.Now(); now.Sub(lastLine) >= b.progress || done == len(b.steps) {
 			b.printProgress(done, now.Sub(start))
 			lastLine = now

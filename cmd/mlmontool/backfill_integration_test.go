@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -114,6 +115,8 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 		t.Errorf("no final progress line for %d steps on stderr:\n%s", nSteps, stderr.String())
 	}
 	checkOpenMetricsLayout(t, history)
+	checkResume(t, cfgFile, dir, from, step)
+	checkFailedModel(t, cfgBytes, dir, from, step)
 
 	blocks := filepath.Join(dir, "prometheus")
 	promtool(t, "tsdb", "create-blocks-from", "openmetrics", history, blocks)
@@ -490,5 +493,129 @@ func (p *promServer) samples(t *testing.T, expr string, at time.Time, width time
 		}
 	}
 	slices.SortFunc(out, time.Time.Compare)
+	return out
+}
+
+// checkResume interrupts a backfill after its third step, then resumes it
+// from the --from its error names: the two files hold every step once.
+func checkResume(t *testing.T, cfgFile, dir string, from time.Time, step time.Duration) {
+	t.Helper()
+	to := from.Add(7 * step)
+	first := filepath.Join(dir, "part1.om")
+	f := &backfillFlags{configFile: cfgFile, from: from.Format(time.RFC3339), to: to.Format(time.RFC3339), step: "15m", output: first}
+	var stderr bytes.Buffer
+	b, err := newBackfill(f, &stderr, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	b.afterStep = func(done int) {
+		if done == 3 {
+			cancel()
+		}
+	}
+	err = b.run(ctx)
+	if err == nil {
+		t.Fatal("interrupted backfill: no error")
+	}
+	m := regexp.MustCompile(`resume with --from=(\S+) `).FindStringSubmatch(err.Error())
+	if m == nil {
+		t.Fatalf("interrupted backfill: the error does not say where to resume: %v", err)
+	}
+	second := filepath.Join(dir, "part2.om")
+	var out bytes.Buffer
+	if code := run([]string{"backfill", "--config.file=" + cfgFile, "--from=" + m[1], "--to=" + to.Format(time.RFC3339),
+		"--step=15m", "--output=" + second}, &out, &stderr); code != 0 {
+		t.Fatalf("resumed backfill: exit %d\n%s", code, stderr.String())
+	}
+	seen := map[string]map[int64]int{}
+	for _, file := range []string{first, second} {
+		for series, ts := range samplesOf(t, file) {
+			if seen[series] == nil {
+				seen[series] = map[int64]int{}
+			}
+			for _, s := range ts {
+				seen[series][s]++
+			}
+		}
+	}
+	all := map[int64]bool{}
+	for series, ts := range seen {
+		for s, n := range ts {
+			all[s] = true
+			if n != 1 {
+				t.Errorf("resume: %s at %d written %d times", series, s, n)
+			}
+		}
+	}
+	for s := from; !s.After(to); s = s.Add(step) {
+		if !all[s.Unix()] {
+			t.Errorf("resume: no sample at step %s in either file", s.Format(time.RFC3339))
+		}
+	}
+	if len(all) != 8 {
+		t.Errorf("resume: samples at %d distinct times, want the 8 steps", len(all))
+	}
+}
+
+// checkFailedModel backfills with one model reading a table that does not
+// exist: every step reports it, writes none of its series, keeps the
+// others, and the exit code is 1.
+func checkFailedModel(t *testing.T, cfg []byte, dir string, from time.Time, step time.Duration) {
+	t.Helper()
+	broken := bytes.Replace(cfg, []byte("table: eta_predictions"), []byte("table: no_such_table"), 1)
+	if bytes.Equal(broken, cfg) {
+		t.Fatal("the demo configuration has no eta_predictions table to break")
+	}
+	cfgFile := filepath.Join(dir, "broken.yml")
+	if err := os.WriteFile(cfgFile, broken, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	output := filepath.Join(dir, "broken.om")
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"backfill", "--config.file=" + cfgFile, "--from=" + from.Format(time.RFC3339),
+		"--to=" + from.Add(step).Format(time.RFC3339), "--step=15m", "--output=" + output}, &stdout, &stderr)
+	if code != 1 {
+		t.Errorf("a failing model: exit %d, want 1\n%s", code, stderr.String())
+	}
+	for _, at := range []time.Time{from, from.Add(step)} {
+		want := fmt.Sprintf("step %s: model eta failed", at.Format(time.RFC3339))
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr does not report %q:\n%s", want, stderr.String())
+		}
+	}
+	models := map[string]bool{}
+	for series := range samplesOf(t, output) {
+		if m := regexp.MustCompile(`model="([^"]*)"`).FindStringSubmatch(series); m != nil {
+			models[m[1]] = true
+		}
+	}
+	if models["eta"] || !models["churn"] || !models["intent"] {
+		t.Errorf("a failing model: series of models %v written, want churn and intent only", models)
+	}
+}
+
+// samplesOf reads an OpenMetrics file written by backfill: the timestamps
+// (unix seconds) of each series.
+func samplesOf(t *testing.T, path string) map[string][]int64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]int64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		j := strings.LastIndexByte(line[:i], ' ')
+		ts, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("%s: %q: %v", path, line, err)
+		}
+		out[line[:j]] = append(out[line[:j]], int64(ts))
+	}
 	return out
 }

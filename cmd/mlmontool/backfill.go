@@ -72,7 +72,7 @@ type backfill struct {
 	stderr   io.Writer
 	logger   *slog.Logger
 	progress time.Duration // between progress lines
-	cost     costTotals    // what the run cost ClickHouse
+	cost     backfillCost  // what the run cost ClickHouse
 
 	afterStep func(done int) // tests: called after each step merged
 }
@@ -218,7 +218,7 @@ func (b *backfill) run(ctx context.Context) error {
 		}
 	}()
 
-	st := newStore(b.labels)
+	st := newHistoryStore(b.labels)
 	start := time.Now()
 	lastLine := start
 	done := 0
@@ -311,7 +311,7 @@ func (b *backfill) scrape(ctx context.Context, target *collector.Target, counter
 		}
 		for _, m := range mf.Metric {
 			if m.GetGauge().GetValue() != 1 {
-				failed[labelValue(m, "model")] = true
+				failed[metricLabel(m, "model")] = true
 			}
 		}
 	}
@@ -327,7 +327,7 @@ func (b *backfill) scrape(ctx context.Context, target *collector.Target, counter
 		}
 		kept := mf.Metric[:0]
 		for _, m := range mf.Metric {
-			if !failed[labelValue(m, "model")] {
+			if !failed[metricLabel(m, "model")] {
 				kept = append(kept, m)
 			}
 		}
@@ -344,7 +344,7 @@ func (b *backfill) scrape(ctx context.Context, target *collector.Target, counter
 	return r
 }
 
-func labelValue(m *dto.Metric, name string) string {
+func metricLabel(m *dto.Metric, name string) string {
 	for _, l := range m.Label {
 		if l.GetName() == name {
 			return l.GetValue()
@@ -353,14 +353,14 @@ func labelValue(m *dto.Metric, name string) string {
 	return ""
 }
 
-// costTotals adds up what the run cost ClickHouse, in all and by query.
-type costTotals struct {
+// backfillCost adds up what the run cost ClickHouse, in all and by query.
+type backfillCost struct {
 	mu            sync.Mutex
 	queries, rows uint64
 	rowsByQuery   map[string]uint64
 }
 
-func (c *costTotals) observe(_, query string, cost chquery.Cost, _ error) {
+func (c *backfillCost) observe(_, query string, cost chquery.Cost, _ error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.queries++
@@ -371,32 +371,32 @@ func (c *costTotals) observe(_, query string, cost chquery.Cost, _ error) {
 	c.rowsByQuery[query] += cost.Rows
 }
 
-// store holds the samples of the steps merged so far, by family and series,
+// historyStore holds the samples of the steps merged so far, by family and series,
 // because OpenMetrics wants each family whole: its metadata once, then
 // every sample of every series (each series' samples in increasing time).
-type store struct {
+type historyStore struct {
 	extra    []*dto.LabelPair
-	families map[string]*storedFamily
+	families map[string]*historyFamily
 	samples  int
 }
 
-type storedFamily struct {
+type historyFamily struct {
 	help   string
 	typ    dto.MetricType
-	series map[string]*storedSeries
+	series map[string]*historySeries
 }
 
-type storedSeries struct {
+type historySeries struct {
 	labels []*dto.LabelPair
 	ts     []int64
 	values []float64
 }
 
-func newStore(extra []*dto.LabelPair) *store {
-	return &store{extra: extra, families: map[string]*storedFamily{}}
+func newHistoryStore(extra []*dto.LabelPair) *historyStore {
+	return &historyStore{extra: extra, families: map[string]*historyFamily{}}
 }
 
-func (s *store) series() int {
+func (s *historyStore) series() int {
 	n := 0
 	for _, f := range s.families {
 		n += len(f.series)
@@ -406,18 +406,18 @@ func (s *store) series() int {
 
 // add merges one step's families at time ts (milliseconds). Only gauges
 // are expected (the backfilled families are all gauges).
-func (s *store) add(mfs []*dto.MetricFamily, ts int64) {
+func (s *historyStore) add(mfs []*dto.MetricFamily, ts int64) {
 	for _, mf := range mfs {
 		f := s.families[mf.GetName()]
 		if f == nil {
-			f = &storedFamily{help: mf.GetHelp(), typ: mf.GetType(), series: map[string]*storedSeries{}}
+			f = &historyFamily{help: mf.GetHelp(), typ: mf.GetType(), series: map[string]*historySeries{}}
 			s.families[mf.GetName()] = f
 		}
 		for _, m := range mf.Metric {
-			key := seriesKey(m.Label)
+			key := historySeriesKey(m.Label)
 			ser := f.series[key]
 			if ser == nil {
-				ser = &storedSeries{labels: mergeLabels(m.Label, s.extra)}
+				ser = &historySeries{labels: withExtraLabels(m.Label, s.extra)}
 				f.series[key] = ser
 			}
 			ser.ts = append(ser.ts, ts)
@@ -427,7 +427,7 @@ func (s *store) add(mfs []*dto.MetricFamily, ts int64) {
 	}
 }
 
-func seriesKey(labels []*dto.LabelPair) string {
+func historySeriesKey(labels []*dto.LabelPair) string {
 	var b strings.Builder
 	for _, l := range labels {
 		b.WriteString(l.GetName())
@@ -438,9 +438,9 @@ func seriesKey(labels []*dto.LabelPair) string {
 	return b.String()
 }
 
-// mergeLabels adds the --label pairs to a series' own, sorted by name; a
+// withExtraLabels adds the --label pairs to a series' own, sorted by name; a
 // series' own label wins over an extra one of the same name.
-func mergeLabels(own, extra []*dto.LabelPair) []*dto.LabelPair {
+func withExtraLabels(own, extra []*dto.LabelPair) []*dto.LabelPair {
 	out := slices.Clone(own)
 	for _, e := range extra {
 		if !slices.ContainsFunc(own, func(l *dto.LabelPair) bool { return l.GetName() == e.GetName() }) {
@@ -453,7 +453,7 @@ func mergeLabels(own, extra []*dto.LabelPair) []*dto.LabelPair {
 
 // write renders the store as OpenMetrics into path, through a temporary
 // file in the same directory so that path is never left half written.
-func (s *store) write(path string) (err error) {
+func (s *historyStore) write(path string) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
@@ -473,12 +473,12 @@ func (s *store) write(path string) (err error) {
 	return os.Rename(tmp.Name(), path)
 }
 
-func (s *store) render(w io.Writer) error {
+func (s *historyStore) render(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	for _, name := range sortedKeys(s.families) {
+	for _, name := range sortedNames(s.families) {
 		f := s.families[name]
 		mf := &dto.MetricFamily{Name: &name, Help: &f.help, Type: &f.typ}
-		for _, key := range sortedKeys(f.series) {
+		for _, key := range sortedNames(f.series) {
 			ser := f.series[key]
 			for i := range ser.ts {
 				mf.Metric = append(mf.Metric, &dto.Metric{Label: ser.labels,
@@ -495,7 +495,7 @@ func (s *store) render(w io.Writer) error {
 	return bw.Flush()
 }
 
-func sortedKeys[V any](m map[string]V) []string {
+func sortedNames[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -109,7 +109,7 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 	if code := run(args, &stdout, &stderr); code != 0 {
 		t.Fatalf("mlmontool %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
 	}
-	t.Logf("backfill:\n%s", lastLines(stderr.String(), 3))
+	t.Logf("backfill:\n%s", lastLinesOf(stderr.String(), 3))
 	nSteps := int(to.Sub(from)/step) + 1
 	if !strings.Contains(stderr.String(), fmt.Sprintf("%d/%d steps (100%%)", nSteps, nSteps)) || !strings.Contains(stderr.String(), "ETA") {
 		t.Errorf("no final progress line for %d steps on stderr:\n%s", nSteps, stderr.String())
@@ -119,8 +119,8 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 	checkFailedModel(t, cfgBytes, dir, from, step)
 
 	blocks := filepath.Join(dir, "prometheus")
-	promtool(t, "tsdb", "create-blocks-from", "openmetrics", history, blocks)
-	prom := startPrometheus(t, dir, blocks, "5m")
+	runPromtool(t, "tsdb", "create-blocks-from", "openmetrics", history, blocks)
+	prom := startBackfillPrometheus(t, dir, blocks, "5m")
 
 	// Past values equal what a scrape at that time computes.
 	cfg, err := config.Load(cfgFile)
@@ -136,7 +136,7 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 	for _, at := range checked {
 		want := scrapeAt(ctx, t, cfg, client, at)
 		got := prom.instant(t, `{__name__=~"mlmon_.+"}`, at)
-		compareSeries(t, at, want, got)
+		compareWithScrape(t, at, want, got)
 
 		// A second method for one value: a plain count of the current
 		// window's rows (demo window 30m).
@@ -145,7 +145,7 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 			at.Add(-30*time.Minute).Unix(), at.Unix()).Scan(&rows); err != nil {
 			t.Fatal(err)
 		}
-		key := seriesString(map[string]string{"__name__": "mlmon_predictions", "model": "churn", "window": "current"})
+		key := promSeriesKey(map[string]string{"__name__": "mlmon_predictions", "model": "churn", "window": "current"})
 		if got[key] != float64(rows) || rows == 0 {
 			t.Errorf("%s at %s: Prometheus has %v, ClickHouse counts %d rows", key, at.Format(time.RFC3339), got[key], rows)
 		}
@@ -168,17 +168,17 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 	// interval, not at the steps: with a lookback of one step, every
 	// evaluation sees the latest step.
 	prom.stop()
-	prom = startPrometheus(t, dir, blocks, "15m")
+	prom = startBackfillPrometheus(t, dir, blocks, "15m")
 	for i, f := range files {
 		outDir := filepath.Join(dir, fmt.Sprintf("rules-%d", i+1))
-		out := promtool(t, "tsdb", "create-blocks-from", "rules", "--url="+prom.url(), "--start="+from.Format(time.RFC3339),
+		out := runPromtool(t, "tsdb", "create-blocks-from", "rules", "--url="+prom.url(), "--start="+from.Format(time.RFC3339),
 			"--end="+to.Format(time.RFC3339), "--eval-interval=15m", "--output-dir="+outDir, f)
 		if ents, err := os.ReadDir(outDir); err != nil || len(ents) == 0 {
-			t.Fatalf("promtool wrote no block for %s (%v):\n%s", f, err, lastLines(out, 5))
+			t.Fatalf("promtool wrote no block for %s (%v):\n%s", f, err, lastLinesOf(out, 5))
 		}
 		prom.stop()
 		moveBlocks(t, outDir, blocks)
-		prom = startPrometheus(t, dir, blocks, "15m")
+		prom = startBackfillPrometheus(t, dir, blocks, "15m")
 	}
 
 	// MLMonFeatureDriftMultiple (for: 30m) fires at the first evaluation
@@ -244,17 +244,17 @@ func scrapeAt(ctx context.Context, t *testing.T, cfg *config.Config, client *chq
 					labels[l.GetName()] = l.GetValue()
 				}
 			}
-			out[seriesString(labels)] = m.GetGauge().GetValue()
+			out[promSeriesKey(labels)] = m.GetGauge().GetValue()
 		}
 	}
 	return out
 }
 
-// compareSeries checks that Prometheus holds exactly the scrape's series at
+// compareWithScrape checks that Prometheus holds exactly the scrape's series at
 // at, with the same values. ClickHouse adds floating-point sums in an order
 // that may differ between two runs of a query, so values agree to 1e-9
 // relative rather than bit for bit.
-func compareSeries(t *testing.T, at time.Time, want, got map[string]float64) {
+func compareWithScrape(t *testing.T, at time.Time, want, got map[string]float64) {
 	t.Helper()
 	if len(want) < 100 {
 		t.Fatalf("scrape at %s: only %d series", at, len(want))
@@ -276,7 +276,7 @@ func compareSeries(t *testing.T, at time.Time, want, got map[string]float64) {
 	}
 }
 
-func seriesString(labels map[string]string) string {
+func promSeriesKey(labels map[string]string) string {
 	keys := make([]string, 0, len(labels))
 	for k := range labels {
 		keys = append(keys, k)
@@ -333,11 +333,11 @@ func checkOpenMetricsLayout(t *testing.T, path string) {
 	}
 }
 
-func promtool(t *testing.T, args ...string) string {
+func runPromtool(t *testing.T, args ...string) string {
 	t.Helper()
 	out, err := exec.Command("promtool", args...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, lastLines(string(out), 20))
+		t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, lastLinesOf(string(out), 20))
 	}
 	return string(out)
 }
@@ -357,20 +357,20 @@ func moveBlocks(t *testing.T, src, dst string) {
 	}
 }
 
-func lastLines(s string, n int) string {
+func lastLinesOf(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// promServer is a Prometheus that scrapes nothing and serves the blocks of
+// backfillPrometheus is a Prometheus that scrapes nothing and serves the blocks of
 // its data directory.
-type promServer struct {
+type backfillPrometheus struct {
 	addr string
 	cmd  *exec.Cmd
 	done chan struct{}
 }
 
-func startPrometheus(t *testing.T, dir, data, lookback string) *promServer {
+func startBackfillPrometheus(t *testing.T, dir, data, lookback string) *backfillPrometheus {
 	t.Helper()
 	cfg := filepath.Join(dir, "prometheus.yml")
 	if err := os.WriteFile(cfg, []byte("global:\n  evaluation_interval: 15m\n"), 0o644); err != nil {
@@ -391,7 +391,7 @@ func startPrometheus(t *testing.T, dir, data, lookback string) *promServer {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &promServer{addr: addr, cmd: cmd, done: make(chan struct{})}
+	p := &backfillPrometheus{addr: addr, cmd: cmd, done: make(chan struct{})}
 	go func() { cmd.Wait(); log.Close(); close(p.done) }()
 	t.Cleanup(p.stop)
 	deadline := time.Now().Add(60 * time.Second)
@@ -406,7 +406,7 @@ func startPrometheus(t *testing.T, dir, data, lookback string) *promServer {
 		select {
 		case <-p.done:
 			b, _ := os.ReadFile(filepath.Join(dir, "prometheus.log"))
-			t.Fatalf("prometheus exited:\n%s", lastLines(string(b), 20))
+			t.Fatalf("prometheus exited:\n%s", lastLinesOf(string(b), 20))
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -416,9 +416,9 @@ func startPrometheus(t *testing.T, dir, data, lookback string) *promServer {
 	}
 }
 
-func (p *promServer) url() string { return "http://" + p.addr }
+func (p *backfillPrometheus) url() string { return "http://" + p.addr }
 
-func (p *promServer) stop() {
+func (p *backfillPrometheus) stop() {
 	select {
 	case <-p.done:
 		return
@@ -433,7 +433,7 @@ func (p *promServer) stop() {
 	}
 }
 
-func (p *promServer) api(t *testing.T, path string, params url.Values, result any) {
+func (p *backfillPrometheus) api(t *testing.T, path string, params url.Values, result any) {
 	t.Helper()
 	resp, err := http.Get(p.url() + path + "?" + params.Encode())
 	if err != nil {
@@ -455,7 +455,7 @@ func (p *promServer) api(t *testing.T, path string, params url.Values, result an
 }
 
 // instant is every series of expr at at, keyed by seriesString.
-func (p *promServer) instant(t *testing.T, expr string, at time.Time) map[string]float64 {
+func (p *backfillPrometheus) instant(t *testing.T, expr string, at time.Time) map[string]float64 {
 	t.Helper()
 	var data struct {
 		Result []struct {
@@ -470,14 +470,14 @@ func (p *promServer) instant(t *testing.T, expr string, at time.Time) map[string
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[seriesString(r.Metric)] = v
+		out[promSeriesKey(r.Metric)] = v
 	}
 	return out
 }
 
 // samples are the timestamps of expr's raw samples (a range selector of
 // width at at), in increasing order.
-func (p *promServer) samples(t *testing.T, expr string, at time.Time, width time.Duration) []time.Time {
+func (p *backfillPrometheus) samples(t *testing.T, expr string, at time.Time, width time.Duration) []time.Time {
 	t.Helper()
 	var data struct {
 		Result []struct {

@@ -52,7 +52,7 @@ func TestStoreRendersContiguousFamilies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newStore(extra)
+	s := newHistoryStore(extra)
 	s.add([]*dto.MetricFamily{mf("mlmon_b", 1, "x"), mf("mlmon_a", 2, "x")}, 1_000_000)
 	s.add([]*dto.MetricFamily{mf("mlmon_a", 3, "x"), mf("mlmon_a", 4, "y"), mf("mlmon_b", 5.5, "x")}, 1_003_600_000)
 	var b bytes.Buffer

@@ -20,19 +20,19 @@ import (
 // its condition, labelled alertname, the alert's labels and for.
 const BacktestAlertMetric = "backtest:alert_condition"
 
-// ruleFile is the part of a Prometheus rule file a backtest reads and
+// backtestRuleFile is the part of a Prometheus rule file a backtest reads and
 // writes (promtool check rules validates the rest).
-type ruleFile struct {
-	Groups []ruleGroup `yaml:"groups"`
+type backtestRuleFile struct {
+	Groups []backtestGroup `yaml:"groups"`
 }
 
-type ruleGroup struct {
-	Name     string `yaml:"name"`
-	Interval string `yaml:"interval,omitempty"`
-	Rules    []rule `yaml:"rules"`
+type backtestGroup struct {
+	Name     string         `yaml:"name"`
+	Interval string         `yaml:"interval,omitempty"`
+	Rules    []backtestRule `yaml:"rules"`
 }
 
-type rule struct {
+type backtestRule struct {
 	Record      string            `yaml:"record,omitempty"`
 	Alert       string            `yaml:"alert,omitempty"`
 	Expr        string            `yaml:"expr"`
@@ -41,12 +41,12 @@ type rule struct {
 	Annotations map[string]string `yaml:"annotations,omitempty"`
 }
 
-func readRuleFile(path string) (*ruleFile, error) {
+func readBacktestRuleFile(path string) (*backtestRuleFile, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var f ruleFile
+	var f backtestRuleFile
 	if err := yaml.Unmarshal(b, &f); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -93,16 +93,16 @@ func backtestRulesCommand(app *kingpin.Application, stdout io.Writer) command {
 // recording rule goes one pass after the latest recording rule it reads;
 // every alert's condition goes into one pass after everything it reads,
 // and at least into the last pass.
-func backtestPasses(files []string) ([]ruleFile, error) {
+func backtestPasses(files []string) ([]backtestRuleFile, error) {
 	type parsed struct {
 		group string
-		r     rule
+		r     backtestRule
 		reads []string
 	}
 	var rules []parsed
 	recorded := map[string]bool{}
 	for _, f := range files {
-		rgs, err := readRuleFile(f)
+		rgs, err := readBacktestRuleFile(f)
 		if err != nil {
 			return nil, err
 		}
@@ -178,7 +178,7 @@ func backtestPasses(files []string) ([]ruleFile, error) {
 			last = max(last, passOf(r))
 		}
 	}
-	passes := make([]ruleFile, last)
+	passes := make([]backtestRuleFile, last)
 	for _, r := range rules {
 		p := passOf(r)
 		out := r.r
@@ -193,12 +193,12 @@ func backtestPasses(files []string) ([]ruleFile, error) {
 			if labels["for"] == "" {
 				labels["for"] = "0s"
 			}
-			out = rule{Record: BacktestAlertMetric, Expr: r.r.Expr, Labels: labels}
+			out = backtestRule{Record: BacktestAlertMetric, Expr: r.r.Expr, Labels: labels}
 		}
 		groups := &passes[p-1].Groups
-		i := slices.IndexFunc(*groups, func(g ruleGroup) bool { return g.Name == r.group })
+		i := slices.IndexFunc(*groups, func(g backtestGroup) bool { return g.Name == r.group })
 		if i < 0 {
-			*groups = append(*groups, ruleGroup{Name: r.group})
+			*groups = append(*groups, backtestGroup{Name: r.group})
 			i = len(*groups) - 1
 		}
 		(*groups)[i].Rules = append((*groups)[i].Rules, out)

@@ -187,11 +187,10 @@ func (b *backfill) run(ctx context.Context) error {
 	defer target.References.Close()
 	counters := collector.NewCounters()
 
-	// Steps are handed out in order to max_parallel_queries workers; their
-	// queries share the client's max_parallel_queries slots. Results are
-	// merged in step order, so the store always holds a gap-free prefix of
-	// the steps and each series' samples in increasing time.
-	workers := min(b.cfg.ClickHouse.MaxParallelQueries, len(b.steps))
+	// Steps are handed out in order to workers; results are merged in step
+	// order, so the store always holds a gap-free prefix of the steps and
+	// each series' samples in increasing time.
+	workers := b.parallelSteps()
 	jobs := make(chan int)
 	results := make([]chan stepResult, len(b.steps))
 	for i := range results {
@@ -203,7 +202,15 @@ func (b *backfill) run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				results[i] <- b.scrape(ctx, target, counters, b.steps[i])
+				r := b.scrape(ctx, target, counters, b.steps[i])
+				if r.complete && len(r.failed) > 0 {
+					// Once more before reporting: a query that ran out of
+					// query_timeout on a busy server often passes the
+					// second time. The second result replaces the first.
+					b.logger.Warn("retrying a step whose models failed", "time", b.steps[i], "models", r.failed)
+					r = b.scrape(ctx, target, counters, b.steps[i])
+				}
+				results[i] <- r
 			}
 		}()
 	}
@@ -268,6 +275,15 @@ func (b *backfill) run(ctx context.Context) error {
 		return fmt.Errorf("%d model-steps failed (listed above) and are absent from %s: backfill each again with --model, --from and --to set to it, into another --output", len(failures), b.output)
 	}
 	return nil
+}
+
+// parallelSteps is how many steps run at once: as many as keep the
+// queries in flight within max_parallel_queries, given that a step queries
+// its models in parallel. More would only queue for the client's slots, and
+// a query's wait for a slot counts against its query_timeout: under load,
+// queued queries time out and their models fail the step.
+func (b *backfill) parallelSteps() int {
+	return max(1, min(b.cfg.ClickHouse.MaxParallelQueries/max(1, len(b.cfg.Models)), len(b.steps)))
 }
 
 func (b *backfill) printProgress(done int, elapsed time.Duration) {

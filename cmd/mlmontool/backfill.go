@@ -290,7 +290,7 @@ func (b *backfill) printProgress(done int, elapsed time.Duration) {
 	rate := float64(done) / elapsed.Seconds()
 	eta := "-"
 	if rate > 0 {
-		eta = (time.Duration(float64(len(b.steps)-done)/rate) * time.Second).Round(time.Second).String()
+		eta = time.Duration(float64(len(b.steps)-done) / rate * float64(time.Second)).Round(time.Second).String()
 	}
 	fmt.Fprintf(b.stderr, "backfill: %d/%d steps (%.0f%%), %.2f steps/s, ETA %s\n",
 		done, len(b.steps), 100*float64(done)/float64(len(b.steps)), rate, eta)

@@ -106,7 +106,8 @@ func collectPerformance(ctx context.Context, m *model) error {
 	}
 	var reference perf
 	refErr := m.query(queryPerformanceReference, func() (err error) {
-		reference, err = m.references().performance.get(m.segmentsNoWait(ctx), m.Name, now, maxAge, func(ctx context.Context) (perf, error) {
+		key, maxAge := m.references().entry(m.Model, ref, maxAge)
+		reference, err = m.references().performance.get(m.segmentsNoWait(ctx), key, now, maxAge, func(ctx context.Context) (perf, error) {
 			return m.joinLabels(ctx, *ref, queryPerformanceReference, segs)
 		})
 		return err

@@ -77,6 +77,10 @@ type References struct {
 	stats       *cache[*reference]
 	performance *cache[perf] // the reference window's join with the labels
 	close       context.CancelFunc
+	// history: every scrape's clock is its own (a backfill), so a value is
+	// cached per reference window and never refreshed (see
+	// NewHistoryTarget).
+	history bool
 }
 
 // NewReferences returns an empty cache whose computations run on client,
@@ -100,7 +104,8 @@ func (r *References) get(ctx context.Context, m *config.Model, now time.Time) (*
 	if m.Reference.Kind == config.ReferenceRolling {
 		maxAge = referenceRefresh
 	}
-	return r.stats.get(ctx, m.Name, now, maxAge, func(ctx context.Context) (*reference, error) {
+	key, maxAge := r.entry(m, referenceWindow(m, now), maxAge)
+	return r.stats.get(ctx, key, now, maxAge, func(ctx context.Context) (*reference, error) {
 		return r.compute(ctx, m, now)
 	})
 }

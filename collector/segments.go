@@ -82,7 +82,10 @@ func (m *model) segmentReference() *reference {
 	if len(m.Segments) == 0 || m.Reference == nil {
 		return nil
 	}
-	ref, ok := m.references().stats.peek(m.Name)
+	// The key the drift family's reference is cached under (per window
+	// when a backfill evaluates a rolling reference at past times).
+	key, _ := m.references().entry(m.Model, referenceWindow(m.Model, m.now()), 0)
+	ref, ok := m.references().stats.peek(key)
 	if !ok || ref.segments == nil {
 		return nil
 	}

@@ -42,6 +42,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	commands := []command{
 		checkConfigCommand(app, stdout),
 		reportCommand(app, stdout),
+		backfillCommand(app, stderr),
+		backtestRulesCommand(app, stdout),
 	}
 
 	selected, err := app.Parse(args)

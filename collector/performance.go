@@ -72,7 +72,7 @@ func collectPerformance(ctx context.Context, m *model) error {
 		return nil
 	}
 	now := m.now()
-	segs := m.segmentColumns() // read here: the reference join may run on after the scrape
+	segs := m.segmentColumns(ctx) // read here: the reference join may run on after the scrape
 	var current perf
 	err := m.query(queryPerformance, func() (err error) {
 		current, err = m.joinLabels(ctx, performanceWindow(m.Model, now), queryPerformance, segs)

@@ -78,9 +78,19 @@ func (r *References) segmentValues(ctx context.Context, m *config.Model, src chq
 // join before the reference's first computation runs without segments. It
 // writes nothing to the model: the performance family calls it while the
 // drift family, which runs at the same time, sets m.segments.ref.
-func (m *model) segmentReference() *reference {
+func (m *model) segmentReference(ctx context.Context) *reference {
 	if len(m.Segments) == 0 || m.Reference == nil {
 		return nil
+	}
+	if m.references().history {
+		// A backfill keeps no scrape deadline: each step waits for the
+		// reference (computed once per window), so that no step is written
+		// without its segments or its reference performance.
+		ref, err := m.references().get(ctx, m.Model, m.now())
+		if err != nil || ref.segments == nil {
+			return nil
+		}
+		return ref
 	}
 	// The key the drift family's reference is cached under (per window
 	// when a backfill evaluates a rolling reference at past times).
@@ -94,8 +104,8 @@ func (m *model) segmentReference() *reference {
 
 // segmentColumns are the segment values the performance joins count, nil
 // when the model has none or they are not known yet.
-func (m *model) segmentColumns() *chquery.Segments {
-	if ref := m.segmentReference(); ref != nil {
+func (m *model) segmentColumns(ctx context.Context) *chquery.Segments {
+	if ref := m.segmentReference(ctx); ref != nil {
 		return ref.segments
 	}
 	return nil
@@ -226,7 +236,7 @@ func (s *segmentInputs) addPerformance(window string, p perf) {
 // still needs the scrape's time; waiting for the join would leave it none.
 // The join serves the next scrape.
 func (m *model) segmentsNoWait(ctx context.Context) context.Context {
-	if len(m.Segments) == 0 {
+	if len(m.Segments) == 0 || m.references().history {
 		return ctx
 	}
 	done, cancel := context.WithCancel(ctx)

@@ -211,12 +211,15 @@ func TestBackfillIntoPrometheus(t *testing.T) {
 	t.Logf("drift starts %s; MLMonFeatureDriftMultiple fires at %s", driftStart.Format(time.RFC3339), fired.Format(time.RFC3339))
 }
 
-// scrapeAt is what the exporter exposes at at: a scrape with its clock set
-// to at, on a fresh target as a just-started exporter has, keeping the
-// families a backfill writes.
+// scrapeAt is what the exporter exposes at at once its references are in: a
+// scrape with its clock set to at, on a fresh target that waits for its
+// reference computations (a live exporter's first scrapes of a segmented
+// model do not: they come a few scrapes later), keeping the families a
+// backfill writes. The backfill builds its own target, so the two share no
+// cache.
 func scrapeAt(ctx context.Context, t *testing.T, cfg *config.Config, client *chquery.Client, at time.Time) map[string]float64 {
 	t.Helper()
-	target := collector.NewTarget(cfg, client)
+	target := collector.NewHistoryTarget(cfg, client)
 	defer target.References.Close()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collector.NewScrape(ctx, target, collector.NewCounters(), slog.New(slog.DiscardHandler), at))

@@ -103,6 +103,14 @@ func (c *Client) Operations(ctx context.Context, m *config.Model, current, lookb
 	if err != nil {
 		return Operations{}, err
 	}
+	ops.fill(m, lookbackRows, lastTS, latency)
+	return ops, nil
+}
+
+// fill sets what both operations queries derive the same way: the newest
+// prediction (none without a row in the lookback), the latency quantiles
+// (only when all are finite) and whether errors are counted.
+func (ops *Operations) fill(m *config.Model, lookbackRows, lastTS uint64, latency []float64) {
 	if lookbackRows > 0 {
 		ops.LastPrediction = time.Unix(int64(lastTS), 0)
 	}
@@ -110,7 +118,6 @@ func (c *Client) Operations(ctx context.Context, m *config.Model, current, lookb
 		ops.Latency = latency
 	}
 	ops.HasErrors = m.Predictions.Error != ""
-	return ops, nil
 }
 
 func allFinite(xs []float64) bool {

@@ -139,7 +139,7 @@ func PreaggregatedWindowQuery(m *config.Model, w Window, cols []Binning) (q Quer
 	var b sqlBuilder
 	b.add("SELECT "+strings.Join(outer, ", "), outerArgs...)
 	b.add(" FROM (SELECT "+strings.Join(inner, ", "), innerArgs...)
-	aggregatesOf(&b, &ids, m, w, names)
+	aggregatesOf(&b, &ids, m, PreaggregatedRange(w, m.Preaggregated.Interval), names)
 	b.add(")")
 	if ids.err != nil {
 		return Query{}, false, ids.err
@@ -173,7 +173,7 @@ func PreaggregatedDigestQuery(m *config.Model, w Window, cols []Binning) (q Quer
 	b.add("SELECT " + ids.col(aggFeature) + ", countMerge(" + ids.col(aggRows) + "), sumMerge(" + ids.col(aggPresent) +
 		"), CAST(quantilesTDigestMerge(" + floatList(cdfLevels) + ")(" + ids.col(aggSketch) + ") AS Array(Float64)), minMerge(" +
 		ids.col(aggMin) + "), maxMerge(" + ids.col(aggMax) + ")")
-	aggregatesOf(&b, &ids, m, w, names)
+	aggregatesOf(&b, &ids, m, PreaggregatedRange(w, m.Preaggregated.Interval), names)
 	b.add(" GROUP BY " + ids.col(aggFeature))
 	if ids.err != nil {
 		return Query{}, false, ids.err
@@ -181,9 +181,10 @@ func PreaggregatedDigestQuery(m *config.Model, w Window, cols []Binning) (q Quer
 	return b.query("drift"), true, nil
 }
 
-// aggregatesOf renders the FROM clause of both queries: the model's rows of
-// the named columns in the window rounded to the table's interval.
-func aggregatesOf(b *sqlBuilder, ids *identifiers, m *config.Model, w Window, names []string) {
+// aggregatesOf renders the FROM clause of the pre-aggregation queries: the
+// model's rows of the named columns whose interval starts in starts (the
+// window rounded to the table's interval, PreaggregatedRange).
+func aggregatesOf(b *sqlBuilder, ids *identifiers, m *config.Model, starts Window, names []string) {
 	p := m.Preaggregated
 	b.add(" FROM "+ids.table(p.Table)+" WHERE "+ids.col(aggModel)+" = ? AND "+ids.col(aggFeature)+" IN (", m.Name)
 	for i, n := range names {
@@ -193,7 +194,7 @@ func aggregatesOf(b *sqlBuilder, ids *identifiers, m *config.Model, w Window, na
 		b.add("?", n)
 	}
 	b.add(") AND ")
-	b.window(ids.col(aggStart), PreaggregatedRange(w, p.Interval))
+	b.window(ids.col(aggStart), starts)
 }
 
 // PreaggregatedWindow runs both pre-aggregation queries and returns what Window
@@ -260,6 +261,13 @@ func (c *Client) PreaggregatedWindow(ctx context.Context, m *config.Model, w Win
 	return ws, nil
 }
 
+// unlisted is the error for a column with no aggregates while the model has
+// some: the views do not list it, which would otherwise read as a column
+// gone missing.
+func unlisted(column, where string) error {
+	return fmt.Errorf("column %s has no aggregates %s (is it listed in the materialized view?)", column, where)
+}
+
 // preaggColumn is one column's merged aggregates as the query returns them.
 type preaggColumn struct {
 	rows, present uint64
@@ -284,7 +292,7 @@ func foldPreaggregated(cols []Binning, raw []preaggColumn) (ws WindowStats, err 
 	for i, c := range cols {
 		r, cs := raw[i], &ws.Columns[i]
 		if r.rows == 0 && ws.Rows > 0 {
-			return WindowStats{}, fmt.Errorf("column %s has no aggregates in the window (is it listed in the materialized view?)", c.Name)
+			return WindowStats{}, unlisted(c.Name, "in the window")
 		}
 		if r.present > ws.Rows {
 			return WindowStats{}, fmt.Errorf("column %s: %d values in %d rows", c.Name, r.present, ws.Rows)

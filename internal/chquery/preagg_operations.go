@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
-	"time"
 
 	"github.com/mlmon/mlmon/internal/config"
 )
@@ -35,7 +33,6 @@ func PreaggregatedOperationsQuery(m *config.Model, current, lookback Window) (Qu
 	curArgs := func(col string) []any { return []any{col, cur.From.Unix(), cur.To.Unix()} }
 
 	b.add("SELECT countMergeIf("+ids.col(aggRows)+", "+feature+" = ?"+inCur+" AS predictions", curArgs(p.Timestamp)...)
-	b.add(", countMergeIf("+ids.col(aggRows)+", "+feature+" = ?) AS lookback_rows", p.Timestamp)
 	b.add(", toUInt64(maxMergeIf("+ids.col(aggMax)+", "+feature+" = ?)) AS last_ts", p.Timestamp)
 	if p.Latency != "" {
 		// 18.16's t-digest answers Float32: cast, as the drift digests are.
@@ -54,8 +51,9 @@ func PreaggregatedOperationsQuery(m *config.Model, current, lookback Window) (Qu
 	} else {
 		b.add(", toUInt64(0) AS errors, 1 AS errors_encoded")
 	}
-	// Rows per listed column, so that a column the views do not list is an
-	// error instead of a silent zero.
+	// Rows per listed column over the lookback, so that a column the views
+	// do not list is an error instead of a silent zero; the timestamp's,
+	// first, are the lookback's predictions.
 	names := operationsColumns(m)
 	b.add(", [")
 	for i, n := range names {
@@ -65,9 +63,7 @@ func PreaggregatedOperationsQuery(m *config.Model, current, lookback Window) (Qu
 		b.add("countMergeIf("+ids.col(aggRows)+", "+feature+" = ?)", n)
 	}
 	b.add("] AS listed")
-	b.add(" FROM "+ids.table(agg.Table)+" WHERE "+ids.col(aggModel)+" = ? AND "+feature+" IN (?"+strings.Repeat(", ?", len(names)-1)+") AND ",
-		append([]any{m.Name}, anySlice(names)...)...)
-	b.window(start, Window{From: PreaggregatedRange(lookback, agg.Interval).From, To: lookback.To})
+	aggregatesOf(&b, &ids, m, Window{From: PreaggregatedRange(lookback, agg.Interval).From, To: lookback.To}, names)
 	if ids.err != nil {
 		return Query{}, ids.err
 	}
@@ -117,18 +113,10 @@ func allListed(names []string, rows []uint64) error {
 	}
 	for i, n := range rows {
 		if n == 0 {
-			return fmt.Errorf("column %s has no aggregates while the model has some (is it listed in the materialized view?)", names[i])
+			return unlisted(names[i], "while the model has some")
 		}
 	}
 	return nil
-}
-
-func anySlice(xs []string) []any {
-	out := make([]any, len(xs))
-	for i, x := range xs {
-		out[i] = x
-	}
-	return out
 }
 
 // PreaggregatedOperations runs PreaggregatedOperationsQuery and, with a
@@ -139,16 +127,13 @@ func (c *Client) PreaggregatedOperations(ctx context.Context, m *config.Model, c
 		return Operations{}, err
 	}
 	var (
-		ops          Operations
-		lookbackRows uint64
-		lastTS       uint64
-		latency      []float64
-	)
-	var (
+		ops     Operations
+		lastTS  uint64
+		latency []float64
 		encoded uint8
 		listed  []uint64
 	)
-	if err := c.QueryRow(ctx, m.Name, q, &ops.Predictions, &lookbackRows, &lastTS, &latency, &ops.LatencySamples, &ops.Errors, &encoded, &listed); err != nil {
+	if err := c.QueryRow(ctx, m.Name, q, &ops.Predictions, &lastTS, &latency, &ops.LatencySamples, &ops.Errors, &encoded, &listed); err != nil {
 		return Operations{}, err
 	}
 	if err := allListed(operationsColumns(m), listed); err != nil {
@@ -158,13 +143,7 @@ func (c *Client) PreaggregatedOperations(ctx context.Context, m *config.Model, c
 		return Operations{}, fmt.Errorf("query %s: %s: error column %s has values other than 1 (list it as if(ifNull(%s, 0) != 0, 1, nan))",
 			q.Name, m.Preaggregated.Table, m.Predictions.Error, m.Predictions.Error)
 	}
-	if lookbackRows > 0 {
-		ops.LastPrediction = time.Unix(int64(lastTS), 0)
-	}
-	if ops.LatencySamples > 0 && len(latency) == len(LatencyQuantiles) && allFinite(latency) {
-		ops.Latency = latency
-	}
-	ops.HasErrors = m.Predictions.Error != ""
+	ops.fill(m, listed[0], lastTS, latency)
 	if m.Predictions.VersionColumn != "" {
 		vq, err := VersionQuery(m, current)
 		if err != nil {

@@ -12,31 +12,40 @@ import (
 // A predictions table of its own with the views of
 // deploy/clickhouse/preaggregate.sql written for its columns, filled by
 // inserting predictions, as in production.
-var preaggSchema = []string{
+var preaggSchema = append([]string{
 	`CREATE TABLE IF NOT EXISTS pa_preds (ts DateTime, request_id String, model String, prediction String,
-	  x_cont Float64, x_ties Int32, x_nulls Nullable(Float64), cat Nullable(String)) ENGINE = MergeTree ORDER BY (model, ts)`,
-	`CREATE TABLE IF NOT EXISTS pa_aggregates (model String, feature String, interval_start DateTime,
+	  x_cont Float64, x_ties Int32, x_nulls Nullable(Float64), cat Nullable(String)) ENGINE = MergeTree ORDER BY (model, ts)`},
+	preaggDDL("pa", "pa_preds",
+		`['x_cont', 'x_ties', 'x_nulls'] AS feature,
+		 [ifNull(toFloat64(x_cont), nan), ifNull(toFloat64(x_ties), nan), ifNull(toFloat64(x_nulls), nan)] AS value`,
+		`['cat', 'prediction'] AS feature, [toNullable(toString(cat)), toNullable(toString(prediction))] AS value`)...)
+
+// preaggDDL is the shipped DDL for a test's predictions table: the
+// aggregate table <prefix>_aggregates and its numeric and categorical views
+// (<prefix>_numeric, <prefix>_categorical), each listing its columns as
+// the ARRAY JOIN's feature names and values.
+func preaggDDL(prefix, preds, numeric, categorical string) []string {
+	agg := prefix + "_aggregates"
+	view := func(name, states, columns string) string {
+		return `CREATE MATERIALIZED VIEW IF NOT EXISTS ` + prefix + `_` + name + ` TO ` + agg + ` AS SELECT model, feature,
+	  toDateTime(intDiv(toUInt32(ts), 60) * 60) AS interval_start, countState() AS rows, ` + states + `
+	  FROM ` + preds + ` ARRAY JOIN ` + columns + `
+	  GROUP BY model, feature, interval_start`
+	}
+	return []string{
+		`CREATE TABLE IF NOT EXISTS ` + agg + ` (model String, feature String, interval_start DateTime,
 	  rows AggregateFunction(count), present AggregateFunction(sum, UInt64),
 	  sketch AggregateFunction(quantilesTDigest(0.5), Float64),
 	  min_value AggregateFunction(min, Float64), max_value AggregateFunction(max, Float64),
 	  categories AggregateFunction(sumMap, Array(UInt64), Array(UInt64)))
 	  ENGINE = AggregatingMergeTree PARTITION BY toYYYYMMDD(interval_start) ORDER BY (model, feature, interval_start)`,
-	`CREATE MATERIALIZED VIEW IF NOT EXISTS pa_numeric TO pa_aggregates AS SELECT model, feature,
-	  toDateTime(intDiv(toUInt32(ts), 60) * 60) AS interval_start, countState() AS rows,
-	  sumState(toUInt64(isFinite(value))) AS present, quantilesTDigestStateIf(0.5)(value, isFinite(value)) AS sketch,
+		view("numeric", `sumState(toUInt64(isFinite(value))) AS present, quantilesTDigestStateIf(0.5)(value, isFinite(value)) AS sketch,
 	  minStateIf(value, isFinite(value)) AS min_value, maxStateIf(value, isFinite(value)) AS max_value,
-	  sumMapStateIf([toUInt64(0)], [toUInt64(0)], 0) AS categories
-	  FROM pa_preds ARRAY JOIN ['x_cont', 'x_ties', 'x_nulls'] AS feature,
-	  [ifNull(toFloat64(x_cont), nan), ifNull(toFloat64(x_ties), nan), ifNull(toFloat64(x_nulls), nan)] AS value
-	  GROUP BY model, feature, interval_start`,
-	`CREATE MATERIALIZED VIEW IF NOT EXISTS pa_categorical TO pa_aggregates AS SELECT model, feature,
-	  toDateTime(intDiv(toUInt32(ts), 60) * 60) AS interval_start, countState() AS rows,
-	  sumState(toUInt64(isNotNull(value))) AS present, quantilesTDigestStateIf(0.5)(toFloat64(0), 0) AS sketch,
+	  sumMapStateIf([toUInt64(0)], [toUInt64(0)], 0) AS categories`, numeric),
+		view("categorical", `sumState(toUInt64(isNotNull(value))) AS present, quantilesTDigestStateIf(0.5)(toFloat64(0), 0) AS sketch,
 	  minStateIf(toFloat64(0), 0) AS min_value, maxStateIf(toFloat64(0), 0) AS max_value,
-	  sumMapStateIf([cityHash64(ifNull(value, ''))], [toUInt64(1)], isNotNull(value)) AS categories
-	  FROM pa_preds ARRAY JOIN ['cat', 'prediction'] AS feature,
-	  [toNullable(toString(cat)), toNullable(toString(prediction))] AS value
-	  GROUP BY model, feature, interval_start`,
+	  sumMapStateIf([cityHash64(ifNull(value, ''))], [toUInt64(1)], isNotNull(value)) AS categories`, categorical),
+	}
 }
 
 // Reference day and current hour, the current window shifted, NULLs and NaNs

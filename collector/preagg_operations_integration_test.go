@@ -12,32 +12,14 @@ import (
 // A model whose operations are read from the aggregates: the views also
 // list its timestamp (Unix seconds), latency and error columns, as
 // deploy/clickhouse/preaggregate.sql shows.
-var preaggOpsSchema = []string{
+var preaggOpsSchema = append([]string{
 	`CREATE TABLE IF NOT EXISTS pao_preds (ts DateTime, request_id String, model String, prediction String, x Float64,
-	  latency_ms Nullable(Float64), failed UInt8, model_version String) ENGINE = MergeTree ORDER BY (model, ts)`,
-	`CREATE TABLE IF NOT EXISTS pao_aggregates (model String, feature String, interval_start DateTime,
-	  rows AggregateFunction(count), present AggregateFunction(sum, UInt64),
-	  sketch AggregateFunction(quantilesTDigest(0.5), Float64),
-	  min_value AggregateFunction(min, Float64), max_value AggregateFunction(max, Float64),
-	  categories AggregateFunction(sumMap, Array(UInt64), Array(UInt64)))
-	  ENGINE = AggregatingMergeTree PARTITION BY toYYYYMMDD(interval_start) ORDER BY (model, feature, interval_start)`,
-	`CREATE MATERIALIZED VIEW IF NOT EXISTS pao_numeric TO pao_aggregates AS SELECT model, feature,
-	  toDateTime(intDiv(toUInt32(ts), 60) * 60) AS interval_start, countState() AS rows,
-	  sumState(toUInt64(isFinite(value))) AS present, quantilesTDigestStateIf(0.5)(value, isFinite(value)) AS sketch,
-	  minStateIf(value, isFinite(value)) AS min_value, maxStateIf(value, isFinite(value)) AS max_value,
-	  sumMapStateIf([toUInt64(0)], [toUInt64(0)], 0) AS categories
-	  FROM pao_preds ARRAY JOIN ['x', 'ts', 'latency_ms', 'failed'] AS feature,
-	  [ifNull(toFloat64(x), nan), toFloat64(toUnixTimestamp(ts)), ifNull(toFloat64(latency_ms), nan),
-	   if(ifNull(failed, 0) != 0, 1, nan)] AS value
-	  GROUP BY model, feature, interval_start`,
-	`CREATE MATERIALIZED VIEW IF NOT EXISTS pao_categorical TO pao_aggregates AS SELECT model, feature,
-	  toDateTime(intDiv(toUInt32(ts), 60) * 60) AS interval_start, countState() AS rows,
-	  sumState(toUInt64(isNotNull(value))) AS present, quantilesTDigestStateIf(0.5)(toFloat64(0), 0) AS sketch,
-	  minStateIf(toFloat64(0), 0) AS min_value, maxStateIf(toFloat64(0), 0) AS max_value,
-	  sumMapStateIf([cityHash64(ifNull(value, ''))], [toUInt64(1)], isNotNull(value)) AS categories
-	  FROM pao_preds ARRAY JOIN ['prediction'] AS feature, [toNullable(toString(prediction))] AS value
-	  GROUP BY model, feature, interval_start`,
-}
+	  latency_ms Nullable(Float64), failed UInt8, model_version String) ENGINE = MergeTree ORDER BY (model, ts)`},
+	preaggDDL("pao", "pao_preds",
+		`['x', 'ts', 'latency_ms', 'failed'] AS feature,
+		 [ifNull(toFloat64(x), nan), toFloat64(toUnixTimestamp(ts)), ifNull(toFloat64(latency_ms), nan),
+		  if(ifNull(failed, 0) != 0, 1, nan)] AS value`,
+		`['prediction'] AS feature, [toNullable(toString(prediction))] AS value`)...)
 
 // A reference day; the current hour [11:00, 12:00) of 2026-06-01 with every
 // 7th prediction failed, every 10th latency NULL and the version changing

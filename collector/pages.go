@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -18,16 +19,19 @@ import (
 type lastScrape struct {
 	target   *Target
 	finished time.Time
-	report   report.Report
+	// report is built on the first page view, not by every scrape: most
+	// scrapes are Prometheus's and no page shows them.
+	report func() report.Report
 }
 
-// remember keeps the report of a finished scrape of t.
+// remember keeps what the report of a finished scrape of t is built from.
 func (h *Handler) remember(t *Target, s *Scrape, mfs []*dto.MetricFamily) {
 	if mfs == nil {
 		return
 	}
+	now, dists := s.now, s.Distributions()
 	h.last.Store(&lastScrape{target: t, finished: time.Now(),
-		report: report.Build(t.Config, s.now, mfs, s.Distributions())})
+		report: sync.OnceValue(func() report.Report { return report.Build(t.Config, now, mfs, dists) })})
 }
 
 // Report returns the report of the newest scrape of the current target
@@ -39,7 +43,7 @@ func (h *Handler) Report(ctx context.Context, maxAge time.Duration) (report.Repo
 		return report.Report{}, fmt.Errorf("no configuration loaded")
 	}
 	if l := h.last.Load(); l != nil && l.target == t && time.Since(l.finished) <= maxAge {
-		return l.report, nil
+		return l.report(), nil
 	}
 	if _, err := h.gather(ctx, t); err != nil {
 		if l := h.last.Load(); l == nil || l.target != t {
@@ -50,7 +54,7 @@ func (h *Handler) Report(ctx context.Context, maxAge time.Duration) (report.Repo
 	if l == nil || l.target != t {
 		return report.Report{}, fmt.Errorf("the scrape produced no report")
 	}
-	return l.report, nil
+	return l.report(), nil
 }
 
 // Pages serves /models (every model and its health) and /models/<name>

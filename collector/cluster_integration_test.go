@@ -56,7 +56,7 @@ const clusterExtraModels = `  - name: eta_train
     reference: {from: 2026-05-01T00:00:00Z, to: 2026-05-02T00:00:00Z}
     bins: 8
     max_categories: 3
-    preaggregated: {table: pa_aggregates, interval: 1m}
+    preaggregated: {table: pa_aggregates, interval: 1m, operations: true}
 `
 
 // seedClusterExtras writes the extra models' rows on srv, in db. Every
@@ -204,6 +204,7 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 		`mlmon_mae{model="eta_sampled",window="current"}`, `mlmon_feature_psi{feature="latency_ms",model="eta_train"}`,
 		`mlmon_accuracy_ratio{model="keyed",window="current"}`, `mlmon_feature_psi{feature="cat",model="fraud"}`,
 		`mlmon_preaggregated_interval_seconds{model="fraud"}`, `mlmon_estimated_accuracy_ratio{model="churn"}`,
+		`mlmon_predictions{model="fraud",window="current"}`, `mlmon_last_prediction_timestamp_seconds{model="fraud"}`,
 	} {
 		if _, ok := want[k]; !ok {
 			t.Fatalf("the single server's scrape lacks %s: the comparison would prove little", k)

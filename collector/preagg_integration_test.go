@@ -16,8 +16,9 @@ var preaggSchema = append([]string{
 	`CREATE TABLE IF NOT EXISTS pa_preds (ts DateTime, request_id String, model String, prediction String,
 	  x_cont Float64, x_ties Int32, x_nulls Nullable(Float64), cat Nullable(String)) ENGINE = MergeTree ORDER BY (model, ts)`},
 	preaggDDL("pa", "pa_preds",
-		`['x_cont', 'x_ties', 'x_nulls'] AS feature,
-		 [ifNull(toFloat64(x_cont), nan), ifNull(toFloat64(x_ties), nan), ifNull(toFloat64(x_nulls), nan)] AS value`,
+		`['x_cont', 'x_ties', 'x_nulls', 'ts'] AS feature,
+		 [ifNull(toFloat64(x_cont), nan), ifNull(toFloat64(x_ties), nan), ifNull(toFloat64(x_nulls), nan),
+		  toFloat64(toUnixTimestamp(ts))] AS value`,
 		`['cat', 'prediction'] AS feature, [toNullable(toString(cat)), toNullable(toString(prediction))] AS value`)...)
 
 // preaggDDL is the shipped DDL for a test's predictions table: the

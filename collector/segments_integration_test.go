@@ -281,6 +281,17 @@ func TestSegmentsMatchPandas(t *testing.T) {
 			t.Errorf("%s: feature drift only where feature_drift is set", k)
 		}
 	}
+	perFamily := map[string]int{}
+	for k := range want {
+		perFamily[k[:strings.Index(k, "{")]]++
+	}
+	// country: BR, US, DE (f_cat only), __other__; app: 70, 71, __other__.
+	if n := perFamily["mlmon_segment_feature_psi"]; n != 13 {
+		t.Errorf("the oracle computed %d feature PSI series, want 13", n)
+	}
+	if n := perFamily["mlmon_segment_estimated_f1_score"]; n != 3 {
+		t.Errorf("the oracle computed %d estimated F1 series, want 3 (BR, US, __other__)", n)
+	}
 	if len(want) < 80 {
 		t.Fatalf("the oracle computed %d series: the data no longer covers the segments", len(want))
 	}

@@ -14,7 +14,7 @@ FROM (
     if(isNull(`country`), 0, transform(cityHash64(ifNull(toString(`country`), '')), [2189351583369200304, 14134466428462191038, 11801193706113446076], [1, 2, 3], 0)) AS mlmon_g0,
     if(isNull(`app_version`), 0, transform(cityHash64(ifNull(toString(`app_version`), '')), [1227058556945508336], [1], 0)) AS mlmon_g1,
     toUInt8(0) AS mlmon_g2,
-    arrayJoin([toUInt16(0), mlmon_s0, mlmon_s1, mlmon_s2, mlmon_s3, mlmon_ss, toUInt16(mlmon_s1 + 2024 + mlmon_g0 * 7), toUInt16(mlmon_s1 + 2052 + mlmon_g1 * 7), toUInt16(mlmon_s1 + 2066 + mlmon_g2 * 7), toUInt16(mlmon_ss + 2052 + mlmon_g0 * 2003), toUInt16(mlmon_ss + 10064 + mlmon_g1 * 2003), toUInt16(mlmon_ss + 14070 + mlmon_g2 * 2003), toUInt16(mlmon_s0 + 16101 + mlmon_g0 * 21), toUInt16(mlmon_s2 + 16094 + mlmon_g0 * 21), toUInt16(mlmon_s3 + 16094 + mlmon_g0 * 21), toUInt16(mlmon_s0 + 16185 + mlmon_g2 * 21), toUInt16(mlmon_s2 + 16178 + mlmon_g2 * 21), toUInt16(mlmon_s3 + 16178 + mlmon_g2 * 21)]) AS mlmon_k
+    arrayJoin([toUInt16(0), mlmon_s0, mlmon_s1, mlmon_s2, mlmon_s3, mlmon_ss, toUInt16(mlmon_s1 + 2024 + mlmon_g0 * 7), toUInt16(mlmon_s1 + 2052 + mlmon_g1 * 7), toUInt16(mlmon_s1 + 2066 + mlmon_g2 * 7), toUInt16(mlmon_ss + 2052 + mlmon_g0 * 2003), toUInt16(mlmon_ss + 10064 + mlmon_g1 * 2003), toUInt16(mlmon_ss + 14070 + mlmon_g2 * 2003), toUInt16(mlmon_s0 + 16101 + mlmon_g0 * 17), toUInt16(mlmon_s2 + 16094 + mlmon_g0 * 17), toUInt16(mlmon_s3 + 16092 + mlmon_g0 * 17), toUInt16(mlmon_s0 + 16169 + mlmon_g2 * 17), toUInt16(mlmon_s2 + 16162 + mlmon_g2 * 17), toUInt16(mlmon_s3 + 16160 + mlmon_g2 * 17)]) AS mlmon_k
   FROM `db`.`predictions`
   WHERE `model` = 'churn'
     AND `ts` >= toDateTime(1767222000)

@@ -12,9 +12,9 @@ import (
 // c2, 15 and 25 distinct values), and reports the server CPU of each: what
 // segments cost ClickHouse. The segments ride in the window pass and the
 // label join (one more grouping key per segment column), not in queries of
-// their own. The third case adds per-segment feature drift to c1: 11
-// values × 25 features more series, and one more key per feature and row
-// in the window passes.
+// their own. The third and fourth cases add per-segment feature drift to
+// c1, then to c2 too: 11 values × 25 features more series per column, and
+// one more key per feature and row in the window passes.
 //
 //	go test -run '^$' -bench ScrapeSegments -benchtime 4x -count 3 ./collector/
 func BenchmarkScrapeSegments(b *testing.B) {
@@ -32,6 +32,7 @@ func BenchmarkScrapeSegments(b *testing.B) {
 		// Per-segment feature drift on one of the two columns: 25 more
 		// keys per row in the window passes (one per feature).
 		{"with_2x10_feature_drift_1", "    segments: [{column: c1, max_values: 10, feature_drift: true}, {column: c2, max_values: 10}]\n"},
+		{"with_2x10_feature_drift_2", "    segments: [{column: c1, max_values: 10, feature_drift: true}, {column: c2, max_values: 10, feature_drift: true}]\n"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			target := loadTarget(b, fmt.Sprintf(`

@@ -12,9 +12,11 @@ import (
 // c2, 15 and 25 distinct values), and reports the server CPU of each: what
 // segments cost ClickHouse. The segments ride in the window pass and the
 // label join (one more grouping key per segment column), not in queries of
-// their own.
+// their own. The third and fourth cases add per-segment feature drift to
+// c1, then to c2 too: 11 values × 25 features more series per column, and
+// one more key per feature and row in the window passes.
 //
-//	go test -run '^$' -bench ScrapeSegments -benchtime 3x ./collector/
+//	go test -run '^$' -bench ScrapeSegments -benchtime 4x -count 3 ./collector/
 func BenchmarkScrapeSegments(b *testing.B) {
 	seedBinaryBenchTables(b)
 	var f strings.Builder
@@ -27,6 +29,10 @@ func BenchmarkScrapeSegments(b *testing.B) {
 	for _, bc := range []struct{ name, segments string }{
 		{"without", ""},
 		{"with_2x10", "    segments: [{column: c1, max_values: 10}, {column: c2, max_values: 10}]\n"},
+		// Per-segment feature drift on one of the two columns: 25 more
+		// keys per row in the window passes (one per feature).
+		{"with_2x10_feature_drift_1", "    segments: [{column: c1, max_values: 10, feature_drift: true}, {column: c2, max_values: 10}]\n"},
+		{"with_2x10_feature_drift_2", "    segments: [{column: c1, max_values: 10, feature_drift: true}, {column: c2, max_values: 10, feature_drift: true}]\n"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			target := loadTarget(b, fmt.Sprintf(`

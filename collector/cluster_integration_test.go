@@ -22,7 +22,7 @@ import (
 // clusterExtraModels adds to integrationConfig a reference of kind table, a
 // model sampled by the hash of its ids, one sampled by the SAMPLE clause,
 // and one whose current drift window is read from pre-aggregated intervals;
-// two of them with segments.
+// two of them with segments (one with per-segment feature drift).
 const clusterExtraModels = `  - name: eta_train
     task: regression
     predictions: {table: reg_preds, timestamp: ts, id: request_id, prediction: prediction}
@@ -44,7 +44,7 @@ const clusterExtraModels = `  - name: eta_train
     reference: {offset: 1h}
     sample: 0.5
     min_samples: 10
-    segments: [{column: prediction, max_values: 1}, {name: row, column: n, max_values: 3}]
+    segments: [{column: prediction, max_values: 1, feature_drift: true}, {name: row, column: n, max_values: 3}]
   - name: fraud
     task: multiclass_classification
     predictions: {table: pa_preds, timestamp: ts, id: request_id, model_column: model, prediction: prediction}
@@ -219,6 +219,8 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 		`mlmon_segment_predictions{model="keyed",segment="row",segment_value="__other__",window="reference"}`,
 		`mlmon_segment_mae{model="eta_train",segment="latency_ms",segment_value="__other__",window="current"}`,
 		`mlmon_segment_prediction_psi{model="keyed",segment="prediction",segment_value="__other__"}`,
+		`mlmon_segment_feature_psi{feature="x",model="keyed",segment="prediction",segment_value="a"}`,
+		`mlmon_segment_feature_psi{feature="x",model="keyed",segment="prediction",segment_value="__other__"}`,
 	} {
 		if _, ok := wantSegments[k]; !ok {
 			t.Fatalf("the single server's second scrape lacks %s: the comparison would prove little", k)

@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"math"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -22,13 +21,16 @@ var (
 	segmentMAEDesc               = desc("segment_mae", "Mean absolute error of the segment value's labeled predictions (regression).", "model", "segment", "segment_value", "window")
 	segmentRMSEDesc              = desc("segment_rmse", "Root mean squared error of the segment value's labeled predictions (regression).", "model", "segment", "segment_value", "window")
 	segmentEstimatedAccuracyDesc = desc("segment_estimated_accuracy_ratio", "Expected accuracy of the current window's predictions with the segment value, estimated from their scores without labels (the model's calibration).", "model", "segment", "segment_value")
+	segmentEstimatedF1Desc       = desc("segment_estimated_f1_score", "Expected F1 score of the current window's predictions with the segment value, averaged over classes, estimated from their scores without labels (the model's calibration).", "model", "segment", "segment_value", "average")
+	segmentFeaturePSIDesc        = desc("segment_feature_psi", "Population stability index of the feature within the segment value, current window against the same value in the reference (segments with feature_drift).", "model", "segment", "segment_value", "feature")
 	segmentPredictionPSIDesc     = desc("segment_prediction_psi", "Population stability index of the model's output within the segment value, current window against the same value in the reference.", "model", "segment", "segment_value")
 )
 
 var segmentsFamily = family{
 	name: "segments",
 	descs: []*prometheus.Desc{segmentPredictionsDesc, segmentLabeledDesc, segmentAccuracyDesc, segmentF1Desc,
-		segmentMAEDesc, segmentRMSEDesc, segmentPredictionPSIDesc, segmentEstimatedAccuracyDesc},
+		segmentMAEDesc, segmentRMSEDesc, segmentPredictionPSIDesc, segmentEstimatedAccuracyDesc,
+		segmentEstimatedF1Desc, segmentFeaturePSIDesc},
 	// No query of its own: the segment values come with the reference, and
 	// the counts ride in the drift window pass and the performance joins.
 	queries: func(*config.Model) []string { return nil },
@@ -63,7 +65,7 @@ func (r *References) segmentValues(ctx context.Context, m *config.Model, src chq
 		if err != nil {
 			return nil, err
 		}
-		seg := chquery.Segment{Column: s.Column, Values: []string{}}
+		seg := chquery.Segment{Column: s.Column, Values: []string{}, Features: s.FeatureDrift}
 		for _, c := range cats {
 			seg.Values = append(seg.Values, c.Value)
 		}
@@ -139,8 +141,11 @@ func collectSegments(_ context.Context, m *model) error {
 			if refW != nil && curW != nil && ref.segments.Output >= 0 {
 				m.emitSegmentDrift(s.Name, value, refW.Output, curW.Output)
 			}
+			if refW != nil && curW != nil && spec.Features {
+				m.emitSegmentFeatureDrift(ref, s.Name, value, refW.Columns, curW.Columns)
+			}
 			if curW != nil && curW.Scores != nil && estimate != nil && curW.Scores.Scored() >= minSamples {
-				m.out.gauge(segmentEstimatedAccuracyDesc, estimate(curW.Scores), m.Name, s.Name, value)
+				m.emitSegmentEstimate(s.Name, value, estimate(curW.Scores))
 			}
 		}
 		for _, window := range []string{windowCurrent, windowReference} {
@@ -244,22 +249,57 @@ func (m *model) segmentsNoWait(ctx context.Context) context.Context {
 	return done
 }
 
-// segmentEstimator returns the label-free accuracy estimate of a score
-// histogram under the model's calibration (as collectEstimate computes the
-// whole window's), or nil when the model has no estimate or its reference
-// has fewer than min_samples labelled scores.
-func (m *model) segmentEstimator() func(*chquery.ScoreHistogram) float64 {
+// segmentEstimator returns the label-free estimate of a score histogram
+// under the model's calibration (the expected confusion matrix's report, as
+// collectEstimate computes the whole window's; nil when it has none), or
+// nil when the model has no estimate or its reference has fewer than
+// min_samples labelled scores.
+func (m *model) segmentEstimator() func(*chquery.ScoreHistogram) *stats.ClassificationReport {
 	ref := m.inputs.reference
 	if !estimated(m.Model) || ref == nil || ref.ScoreRows < float64(m.Settings.MinSamples) {
 		return nil
 	}
 	fit := stats.FitIsotonic(ref.Scores)
 	negative := negativeClass(ref.Confusion, m.PositiveClass)
-	return func(h *chquery.ScoreHistogram) float64 {
+	return func(h *chquery.ScoreHistogram) *stats.ClassificationReport {
 		conf := stats.ExpectedConfusion(fit, h.Buckets(), m.PositiveClass, negative)
 		if conf == nil {
-			return math.NaN()
+			return nil
 		}
-		return stats.Classify(conf).Accuracy
+		rep := stats.Classify(conf)
+		return &rep
+	}
+}
+
+// emitSegmentEstimate reports a segment value's label-free estimate: the
+// expected accuracy and macro F1 (the whole model's estimate reports both
+// the same way, from the same expected confusion matrix).
+func (m *model) emitSegmentEstimate(segment, value string, rep *stats.ClassificationReport) {
+	if rep == nil {
+		return
+	}
+	m.out.gauge(segmentEstimatedAccuracyDesc, rep.Accuracy, m.Name, segment, value)
+	m.out.gauge(segmentEstimatedF1Desc, rep.Macro.F1, m.Name, segment, value, "macro")
+}
+
+// emitSegmentFeatureDrift compares each feature's bins within one segment
+// value, current window against the same value in the reference, when both
+// have min_samples rows where the feature is present (as emitColumn does
+// for the whole model). The bins are the whole model's: the reference's
+// edges and top categories.
+func (m *model) emitSegmentFeatureDrift(ref *reference, segment, value string, refCols, curCols []chquery.ColumnStats) {
+	if refCols == nil || curCols == nil {
+		return
+	}
+	minSamples := float64(m.Settings.MinSamples)
+	for i, col := range ref.columns {
+		if col.feature == "" || i >= len(refCols) || i >= len(curCols) || refCols[i].Bins == nil || curCols[i].Bins == nil {
+			continue
+		}
+		r, c := floats(refCols[i].Bins), floats(curCols[i].Bins)
+		if sum(r) < minSamples || sum(c) < minSamples {
+			continue
+		}
+		m.out.gauge(segmentFeaturePSIDesc, stats.PSI(r, c), m.Name, segment, value, col.feature)
 	}
 }

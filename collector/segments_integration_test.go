@@ -24,10 +24,11 @@ models:
     predictions: {table: seg_preds, timestamp: ts, id: request_id, model_column: model, prediction: prediction}
     ground_truth: {table: seg_labels, id: request_id, label: label, timestamp: ts}
     performance: {window: 1h, delay: 0s}
+    features: [{name: f_num, type: numeric}, {name: f_cat, type: categorical}]
     reference: {from: 2026-05-01T00:00:00Z, to: 2026-05-01T06:00:00Z}
     segments:
-      - {column: country, max_values: 3}
-      - {name: app, column: app_version, max_values: 2}
+      - {column: country, max_values: 3, feature_drift: true}
+      - {name: app, column: app_version, max_values: 2, feature_drift: true}
       - {column: uid, max_values: 5}
   - name: seg_est
     task: binary_classification
@@ -59,6 +60,8 @@ type segRow struct {
 	PredF   float64  `json:"pred_f"`
 	LabelF  *float64 `json:"label_f"`
 	Score   float64  `json:"score"`
+	FNum    *float64 `json:"f_num"`
+	FCat    *string  `json:"f_cat"`
 }
 
 // seedSegments writes the segment test's rows: a binary model whose
@@ -70,7 +73,7 @@ type segRow struct {
 func seedSegments(t *testing.T) (bin, est, reg []segRow) {
 	ctx := context.Background()
 	if err := server.Exec(ctx,
-		"CREATE TABLE IF NOT EXISTS seg_preds (ts DateTime, request_id String, model String, prediction String, country Nullable(String), app_version UInt32, uid String, score Nullable(Float64)) ENGINE = MergeTree ORDER BY (model, ts)",
+		"CREATE TABLE IF NOT EXISTS seg_preds (ts DateTime, request_id String, model String, prediction String, country Nullable(String), app_version UInt32, uid String, score Nullable(Float64), f_num Nullable(Float64), f_cat Nullable(String)) ENGINE = MergeTree ORDER BY (model, ts)",
 		"CREATE TABLE IF NOT EXISTS seg_labels (request_id String, label String, ts DateTime) ENGINE = MergeTree ORDER BY request_id",
 		"CREATE TABLE IF NOT EXISTS seg_rpreds (ts DateTime, request_id String, prediction Float64, country Nullable(String)) ENGINE = MergeTree ORDER BY ts",
 		"CREATE TABLE IF NOT EXISTS seg_rlabels (request_id String, label Float64, ts DateTime) ENGINE = MergeTree ORDER BY request_id",
@@ -87,7 +90,7 @@ func seedSegments(t *testing.T) (bin, est, reg []segRow) {
 		}
 		return b
 	}
-	preds := batch("INSERT INTO seg_preds (ts, request_id, model, prediction, country, app_version, uid, score)")
+	preds := batch("INSERT INTO seg_preds (ts, request_id, model, prediction, country, app_version, uid, score, f_num, f_cat)")
 	labels := batch("INSERT INTO seg_labels (request_id, label, ts)")
 	rpreds := batch("INSERT INTO seg_rpreds (ts, request_id, prediction, country)")
 	rlabels := batch("INSERT INTO seg_rlabels (request_id, label, ts)")
@@ -137,8 +140,25 @@ func seedSegments(t *testing.T) (bin, est, reg []segRow) {
 			if rng.Float64() < wrong {
 				label = map[string]string{"0": "1", "1": "0"}[pred]
 			}
-			r := segRow{Window: w.name, Country: c, App: app, UID: id, Pred: pred}
-			must(preds.Append(ts, id, "seg_bin", pred, c, app, id, nil))
+			// Features: f_num shifts by 1.5 standard deviations within BR
+			// in the current window, and nowhere else; f_cat never moves.
+			// DE's current f_num is mostly NULL: fewer than min_samples
+			// values (DE has about 800 current rows).
+			var fnum *float64
+			nullP := 0.05
+			if w.name == "cur" && c != nil && *c == "DE" {
+				nullP = 0.95
+			}
+			if rng.Float64() >= nullP {
+				x := rng.NormFloat64()
+				if w.name == "cur" && c != nil && *c == "BR" {
+					x += 1.5
+				}
+				fnum = &x
+			}
+			fcat := []*string{str("a"), str("a"), str("a"), str("b"), str("b"), str("c"), str("d"), nil}[rng.IntN(8)]
+			r := segRow{Window: w.name, Country: c, App: app, UID: id, Pred: pred, FNum: fnum, FCat: fcat}
+			must(preds.Append(ts, id, "seg_bin", pred, c, app, id, nil, fnum, fcat))
 			if w.name == "ref" || rng.Float64() < 0.9 {
 				r.Label = str(label)
 				must(labels.Append(id, label, ts.Add(time.Minute)))
@@ -166,7 +186,7 @@ func seedSegments(t *testing.T) (bin, est, reg []segRow) {
 			if rng.Float64() < underConfident(score) {
 				label = "1"
 			}
-			must(preds.Append(ts, id, "seg_est", pred, c, uint32(0), id, score))
+			must(preds.Append(ts, id, "seg_est", pred, c, uint32(0), id, score, nil, nil))
 			must(labels.Append(id, label, ts.Add(time.Minute)))
 			est = append(est, segRow{Window: w.name, Country: c, Pred: pred, Label: str(label), Score: score})
 		}
@@ -205,10 +225,19 @@ func seedSegments(t *testing.T) (bin, est, reg []segRow) {
 // later one starts the reference join without waiting for it).
 func TestSegmentsMatchPandas(t *testing.T) {
 	bin, est, reg := seedSegments(t)
-	want := runOracle(t, "testdata/segments_oracle.py", map[string]any{"bin": bin, "est": est, "reg": reg, "min_samples": 100})
 	target := loadTarget(t, fmt.Sprintf(segmentsConfig, server.Addr()))
 	gatherSettled(t, target, `mlmon_segment_accuracy_ratio{model="seg_bin",segment="country",segment_value="BR",window="reference"}`)
 	got := gatherSettled(t, target, `mlmon_segment_accuracy_ratio{model="seg_est",segment="country",segment_value="BR",window="reference"}`)
+	// The numeric feature's bin edges are the reference's approximate
+	// quantiles (60 000 rows: ClickHouse's reservoir), which pandas does
+	// not reproduce: the oracle bins the rows itself at the exporter's
+	// edges. The categorical feature's top categories it finds itself.
+	ref := target.References.stats.entries["seg_bin"].val
+	if ref == nil || ref.columns[0].feature != "f_num" || len(ref.binnings[0].Edges) == 0 {
+		t.Fatalf("seg_bin's reference has no edges for f_num: %+v", ref)
+	}
+	want := runOracle(t, "testdata/segments_oracle.py", map[string]any{"bin": bin, "est": est, "reg": reg, "min_samples": 100,
+		"f_num_edges": ref.binnings[0].Edges})
 	if got[`mlmon_scrape_success{model="seg_bin"}`] != 1 || got[`mlmon_scrape_success{model="seg_reg"}`] != 1 || got[`mlmon_scrape_success{model="seg_est"}`] != 1 {
 		t.Fatalf("scrape failed: %v", got)
 	}
@@ -223,6 +252,45 @@ func TestSegmentsMatchPandas(t *testing.T) {
 	t.Logf("seg_est estimated accuracy: BR %.3f (shifted toward 0.5), US %.3f", br("mlmon_segment_estimated_accuracy_ratio"), us)
 	if us-br("mlmon_segment_estimated_accuracy_ratio") < 0.1 {
 		t.Errorf("BR's estimate %.3f is not well below US's %.3f", br("mlmon_segment_estimated_accuracy_ratio"), us)
+	}
+	// The feature shifted within BR reads as drift there, and nowhere else.
+	fpsi := func(segment, value, feature string) float64 {
+		k := `mlmon_segment_feature_psi{feature="` + feature + `",model="seg_bin",segment="` + segment + `",segment_value="` + value + `"}`
+		v, ok := got[k]
+		if !ok {
+			t.Errorf("%s: missing", k)
+		}
+		return v
+	}
+	t.Logf("seg_bin feature PSI within country: BR f_num %.3f, f_cat %.4f; US f_num %.4f; app 70 f_num %.4f",
+		fpsi("country", "BR", "f_num"), fpsi("country", "BR", "f_cat"), fpsi("country", "US", "f_num"), fpsi("app", "70", "f_num"))
+	if p := fpsi("country", "BR", "f_num"); p < 0.5 {
+		t.Errorf("BR's f_num PSI %.3f: its 1.5 sd shift should read well above 0.5", p)
+	}
+	for _, k := range [][3]string{{"country", "BR", "f_cat"}, {"country", "US", "f_num"}, {"country", "US", "f_cat"}, {"country", "__other__", "f_cat"}} {
+		if p := fpsi(k[0], k[1], k[2]); p > 0.05 {
+			t.Errorf("%s=%s %s PSI %.4f: nothing moved there", k[0], k[1], k[2], p)
+		}
+	}
+	if _, ok := got[`mlmon_segment_feature_psi{feature="f_num",model="seg_bin",segment="country",segment_value="DE"}`]; ok {
+		t.Error("DE has fewer than min_samples current f_num values: its f_num PSI must not be emitted")
+	}
+	fpsi("country", "DE", "f_cat") // enough f_cat values: emitted
+	for k := range got {
+		if strings.HasPrefix(k, "mlmon_segment_feature_psi{") && (strings.Contains(k, `segment="uid"`) || !strings.Contains(k, `model="seg_bin"`)) {
+			t.Errorf("%s: feature drift only where feature_drift is set", k)
+		}
+	}
+	perFamily := map[string]int{}
+	for k := range want {
+		perFamily[k[:strings.Index(k, "{")]]++
+	}
+	// country: BR, US, DE (f_cat only), __other__; app: 70, 71, __other__.
+	if n := perFamily["mlmon_segment_feature_psi"]; n != 13 {
+		t.Errorf("the oracle computed %d feature PSI series, want 13", n)
+	}
+	if n := perFamily["mlmon_segment_estimated_f1_score"]; n != 3 {
+		t.Errorf("the oracle computed %d estimated F1 series, want 3 (BR, US, __other__)", n)
 	}
 	if len(want) < 80 {
 		t.Fatalf("the oracle computed %d series: the data no longer covers the segments", len(want))
@@ -244,11 +312,11 @@ func TestSegmentsMatchPandas(t *testing.T) {
 	perSegment := map[string]int{}
 	for k := range got {
 		if strings.HasPrefix(k, "mlmon_segment_") {
-			seg := k[:strings.Index(k, "{")] + " " + between(k, `segment="`, `"`) + " " + between(k, `window="`, `"`) + " " + between(k, `model="`, `"`)
+			seg := k[:strings.Index(k, "{")] + " " + between(k, `segment="`, `"`) + " " + between(k, `window="`, `"`) + " " + between(k, `model="`, `"`) + " " + between(k, `feature="`, `"`)
 			perSegment[seg]++
 		}
 	}
-	if n := perSegment[`mlmon_segment_predictions uid current seg_bin`]; n != 6 {
+	if n := perSegment[`mlmon_segment_predictions uid current seg_bin `]; n != 6 {
 		t.Errorf("uid (100000 distinct values, max_values 5): %d current volume series, want 6", n)
 	}
 	for k, n := range perSegment {
@@ -263,7 +331,7 @@ func TestSegmentsMatchPandas(t *testing.T) {
 	}
 	// The whole-model series do not change with segments: the same scrape
 	// without them has the same values (the same rows in every group).
-	plain := strings.NewReplacer("    segments:\n      - {column: country, max_values: 3}\n      - {name: app, column: app_version, max_values: 2}\n      - {column: uid, max_values: 5}\n", "",
+	plain := strings.NewReplacer("    segments:\n      - {column: country, max_values: 3, feature_drift: true}\n      - {name: app, column: app_version, max_values: 2, feature_drift: true}\n      - {column: uid, max_values: 5}\n", "",
 		"    segments:\n      - {column: country, max_values: 3}\n", "").Replace(fmt.Sprintf(segmentsConfig, server.Addr()))
 	if strings.Contains(plain, "segments") {
 		t.Fatal("the config without segments still has segments")

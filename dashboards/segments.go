@@ -70,5 +70,19 @@ func segmentPanels(b *board) {
 			description: "Predictions per value of the segment in the current window: a value whose share jumps is new traffic.",
 			queries:     []query{{expr: perSegmentValue("mlmon_segment_predictions", `window="current"`), legend: "{{segment_value}}"}},
 		},
+		panel{
+			title: "Features by PSI within the segment's values", kind: table, unit: "short", width: 24, height: 9, demo: demoScored,
+			description: "Segments with feature_drift: true only (docs/segments.md): each feature's PSI within each value of the segment, current window against the same value in the reference, binned as the whole model's feature PSI. Answers which input moved for the value whose accuracy dropped. No alert watches it (one per value and feature would be noise): the whole-model feature alerts and the segment accuracy alert lead here. Missing rows: fewer than min_samples values of the feature in the value.",
+			queries: []query{
+				{expr: "sort_desc(max by (segment_value, feature) (mlmon_segment_feature_psi{" + thisSegment + "}))"},
+			},
+			transformations: []transformation{organize([]string{"Time"},
+				map[string]string{"Value": "PSI", "segment_value": "Segment value", "feature": "Feature"},
+				[]string{"segment_value", "feature", "Value"})},
+			thresholds: highIsBad(ruleDefault("psi_max")),
+			overrides:  []override{colorCells("PSI")},
+			sortBy:     "PSI",
+			links:      []sdk.Link{runbook("MLMonSegmentAccuracyDrop")},
+		},
 	)
 }

@@ -19,6 +19,9 @@ import (
 type Segment struct {
 	Column string
 	Values []string
+	// Features asks the window pass to count every feature's bins per
+	// slot too (per-segment feature drift; see windowSegmentKeys.featureBase).
+	Features bool
 }
 
 // Slots is the number of slots of the segment: its values and "other".
@@ -182,7 +185,7 @@ func (k windowSegmentKeys) end() uint64 {
 			end += uint64(s.Slots()) * scoreStates
 		}
 	}
-	return end
+	return end + k.featureKeys(len(k.segs.Columns))
 }
 
 // scoreBase is the first key of segment j's score histograms (with
@@ -227,7 +230,7 @@ func (k windowSegmentKeys) keysSQL() []string {
 				k.scoreBase(j)-k.layout.scoreBase(), segmentSlotAlias(j), scoreStates))
 		}
 	}
-	return out
+	return append(out, k.featureKeysSQL()...)
 }
 
 // SegmentWindow is one segment value's rows in a window and, when the
@@ -238,6 +241,10 @@ type SegmentWindow struct {
 	// Scores is the value's score histogram by predicted class, with
 	// Source.Scores.
 	Scores *ScoreHistogram
+	// Columns are the value's bins of every binning of the window pass
+	// (Bins and Missing only), when its segment has Features; the
+	// output's entry (Segments.Output) is left empty: see Output.
+	Columns []ColumnStats
 }
 
 // alloc sets ws.Segments to zero counts for every segment value.
@@ -249,6 +256,9 @@ func (k windowSegmentKeys) alloc(ws *WindowStats) {
 			for v := range ws.Segments[j] {
 				ws.Segments[j][v].Output.Bins = make([]uint64, binCount(k.layout.cols[o]))
 			}
+		}
+		if s.Features {
+			k.allocFeatures(ws.Segments[j])
 		}
 		if k.layout.scores {
 			for v := range ws.Segments[j] {
@@ -265,6 +275,9 @@ func (k windowSegmentKeys) alloc(ws *WindowStats) {
 func (k windowSegmentKeys) fold(ws *WindowStats, key, n uint64) error {
 	if key < k.base() || key >= k.end() {
 		return fmt.Errorf("segment key %d outside [%d, %d)", key, k.base(), k.end())
+	}
+	if key >= k.featureBase(0) {
+		return k.foldFeature(ws, key, n)
 	}
 	if k.layout.scores && key >= k.scoreBase(0) {
 		return k.foldScore(ws, key, n)

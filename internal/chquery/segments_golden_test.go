@@ -16,6 +16,12 @@ func segmentGoldenCases(w Window, bins []Binning) []goldenCase {
 			func() (Query, error) {
 				return WindowQuery(binary, Source{Window: w, Scores: true, Distributed: true, Segments: segs}, bins)
 			}},
+		{"window_segments_features.sql", "WindowQuery with Source.Segments and Scores, per-segment feature drift on the first and third segment columns",
+			func() (Query, error) {
+				fd := &Segments{Columns: []Segment{{Column: "country", Values: []string{"BR", "DE", "US"}, Features: true},
+					{Column: "app_version", Values: []string{"7.2"}}, {Column: "empty", Features: true}}, Output: 1}
+				return WindowQuery(binary, Source{Window: w, Scores: true, Segments: fd}, bins)
+			}},
 		{"window_segments_rows_only.sql", "WindowQuery with Source.Segments without an output column: rows per value",
 			func() (Query, error) { return WindowQuery(binary, Source{Window: w, Segments: rowsOnly}, bins) }},
 		{"classification_segments_binary.sql", "ClassificationQuery with Source.Segments, binary with a score, one server",

@@ -44,7 +44,8 @@ func (e *env) segments(t *testing.T, cfg *config.Config) {
 					continue
 				}
 				d := dec{t, "segment values"}
-				s := chquery.Segment{Column: col, Values: []string{}}
+				// Per-segment feature drift on the first segment column.
+				s := chquery.Segment{Column: col, Values: []string{}, Features: len(segs.Columns) == 0}
 				for _, row := range o.r18.Rows {
 					s.Values = append(s.Values, d.str(row[0]))
 				}

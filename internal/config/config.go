@@ -188,8 +188,8 @@ type Segment struct {
 	// MaxValues is how many of the reference's most frequent values are
 	// tracked, in [1, 100].
 	MaxValues int `yaml:"max_values"`
-	// FeatureDrift asks for per-segment feature drift (not implemented:
-	// true is rejected, so that it cannot pass for working).
+	// FeatureDrift asks for per-segment feature drift: every feature's PSI
+	// within each tracked value (mlmon_segment_feature_psi). Needs features.
 	FeatureDrift bool `yaml:"feature_drift"`
 }
 

@@ -118,7 +118,7 @@ func TestLoadFull(t *testing.T) {
 				Sample: 0.25,
 				Segments: []Segment{
 					{Name: "country", Column: "country", MaxValues: 5},
-					{Name: "app", Column: "app_version", MaxValues: DefaultSegmentValues},
+					{Name: "app", Column: "app_version", MaxValues: DefaultSegmentValues, FeatureDrift: true},
 				},
 			},
 			{
@@ -793,10 +793,24 @@ models:
 				{"{name: country, column: region}", "models[0].segments[1].name", `duplicate segment name "country" (first at line {line:{column: country}})`},
 				{"app-version", "models[0].segments[2].column", `invalid identifier "app-version"`},
 				{"max_values: 0", "models[0].segments[3].max_values", "must be between 1 and 100, got 0"},
-				{"feature_drift: true", "models[0].segments[4].feature_drift", "not implemented yet"},
+				{"feature_drift: true", "models[0].segments[4].feature_drift", "needs features: the model has none"},
 				{"colour: red", "models[0].segments[5].colour", "unknown key"},
 				{"{name: x}", "models[0].segments[6].column", "required key missing"},
 				{"      -\n", "models[0].segments[7]", "must be a mapping, got null"},
+			},
+		},
+		{
+			name: "segment feature_drift not a boolean",
+			doc: head + `  - name: m
+    task: regression
+` + preds + `    features: [{name: age, type: numeric}]
+    reference: {offset: 1h}
+    segments:
+      - {column: country, feature_drift: true}
+      - {column: plan, feature_drift: yes please}
+`,
+			want: []expect{
+				{"feature_drift: yes please", "models[0].segments[1].feature_drift", `must be true or false, got "yes please"`},
 			},
 		},
 		{

@@ -57,8 +57,8 @@ func (l *loader) segments(items []*yaml.Node, path string, m Model, mo *object) 
 		}
 		l.intRange(o, "max_values", &s.MaxValues, 1, maxSegmentValues)
 		l.boolean(o, "feature_drift", &s.FeatureDrift)
-		if s.FeatureDrift {
-			l.add(o.fields["feature_drift"].val, o.join("feature_drift"), "per-segment feature drift is not implemented yet; remove the key or set it to false")
+		if s.FeatureDrift && len(m.Features) == 0 {
+			l.add(o.fields["feature_drift"].val, o.join("feature_drift"), "needs features: the model has none to compare per segment value")
 		}
 		segs = append(segs, s)
 	}

@@ -122,24 +122,36 @@ func TestClassScoreHistograms(t *testing.T) {
 		{3, 0, 200, true}: 1, {3, 1, 300, false}: 1, {3, 2, 500, false}: 1,
 		{2, 0, 0, false}: 1, {2, 1, 100, false}: 1, {2, 2, 1000, true}: 1,
 	}
+	// With segments, each row counts in its segment value's confusion
+	// matrix too, and once only in the histograms.
+	segs := &Segments{Columns: []Segment{{Column: "pred", Values: []string{"a"}}}, Output: -1}
 	for _, form := range []struct {
 		join     JoinStrategy
 		readOnce bool
 		byName   bool
-	}{{JoinSingle, false, false}, {JoinLocal, false, false}, {JoinGlobal, false, false}, {JoinInitiator, false, false},
-		{JoinSingle, true, false}, {JoinLocal, true, false}, {JoinSingle, false, true}, {JoinLocal, false, true}} {
+		segments bool
+	}{{JoinSingle, false, false, false}, {JoinLocal, false, false, false}, {JoinGlobal, false, false, false},
+		{JoinInitiator, false, false, false}, {JoinSingle, true, false, false}, {JoinLocal, true, false, false},
+		{JoinSingle, false, true, false}, {JoinLocal, false, true, false}, {JoinSingle, false, false, true}, {JoinLocal, false, true, true}} {
 		src := Source{Window: w, Join: form.join, ReadOnce: form.readOnce}
+		if form.segments {
+			src.Segments = segs
+		}
 		var cl Classification
 		if form.byName {
 			q, err := ClassificationByNameQuery(m, src)
 			if err != nil {
 				t.Fatal(err)
 			}
-			rows, err := c.classificationRows(ctx, m, q, true, false)
+			rows, err := c.classificationRows(ctx, m, q, true, form.segments)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cl, err = foldClassification(m, rows); err != nil {
+			fold := func() (Classification, error) { return foldClassification(m, rows) }
+			if form.segments {
+				fold = func() (Classification, error) { return foldSegmentedClassification(m, segs.Columns, rows) }
+			}
+			if cl, err = fold(); err != nil {
 				t.Fatal(err)
 			}
 		} else if cl, err = c.Classification(ctx, m, src, "performance"); err != nil {
@@ -147,6 +159,9 @@ func TestClassScoreHistograms(t *testing.T) {
 		}
 		if cl.Labeled != 6 || cl.Confusion["a"]["a"] != 2 || cl.Confusion["b"]["a"] != 1 || cl.Confusion["c"]["b"] != 1 {
 			t.Errorf("%+v: labelled %d, confusion %v", form, cl.Labeled, cl.Confusion)
+		}
+		if form.segments && (len(cl.Segments) != 1 || cl.Segments[0][1].Labeled != 3) {
+			t.Errorf("%+v: segments %+v, want 3 labelled rows predicted a", form, cl.Segments)
 		}
 		ref := cl.ClassScores
 		if ref == nil {

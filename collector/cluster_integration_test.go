@@ -45,6 +45,7 @@ const clusterExtraModels = `  - name: eta_train
     sample: 0.5
     min_samples: 10
     segments: [{column: prediction, max_values: 1, feature_drift: true}, {name: row, column: n, max_values: 3}]
+    scores: {a: pa, b: pb}
   - name: fraud
     task: multiclass_classification
     predictions: {table: pa_preds, timestamp: ts, id: request_id, model_column: model, prediction: prediction}
@@ -67,12 +68,13 @@ func seedClusterExtras(t *testing.T, srv *chtest.Server, db string) {
 	t.Helper()
 	from := scrapeNow.Add(-2 * time.Hour).Unix()
 	stmts := []string{
-		"CREATE TABLE IF NOT EXISTS samp_key (ts DateTime, n UInt64, request_id String, prediction String, x Float64) ENGINE = MergeTree ORDER BY (ts, intHash32(n)) SAMPLE BY intHash32(n)",
+		"CREATE TABLE IF NOT EXISTS samp_key (ts DateTime, n UInt64, request_id String, prediction String, x Float64, pa Float64, pb Float64) ENGINE = MergeTree ORDER BY (ts, intHash32(n)) SAMPLE BY intHash32(n)",
 		"CREATE TABLE IF NOT EXISTS samp_labels (request_id String, label String, ts DateTime) ENGINE = MergeTree ORDER BY request_id",
 	}
 	stmts = append(stmts, preaggSchema...)
 	stmts = append(stmts, fmt.Sprintf(`INSERT INTO samp_key SELECT toDateTime(%d + number %% 7200), number, concat('k-', toString(number)),
-		if(cityHash64(number, 1) %% 10 < 7, 'a', 'b'), (cityHash64(number, 2) %% 1000) / 100 + intDiv(number, 3600) FROM numbers(6000)`, from),
+		if(cityHash64(number, 1) %% 10 < 7, 'a', 'b'), (cityHash64(number, 2) %% 1000) / 100 + intDiv(number, 3600),
+		(cityHash64(number, 5) %% 1000) / 1000 AS pa, 1 - pa FROM numbers(6000)`, from),
 		fmt.Sprintf("INSERT INTO samp_labels SELECT concat('k-', toString(number)), if(cityHash64(number, 4) %% 10 < 8, 'a', 'b'), toDateTime(%d) FROM numbers(5000)", from+7200),
 		// The pre-aggregation test's rows, fewer of them.
 		strings.ReplaceAll(preaggSeed[0], "20000", "6000"),
@@ -205,6 +207,7 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 		`mlmon_accuracy_ratio{model="keyed",window="current"}`, `mlmon_feature_psi{feature="cat",model="fraud"}`,
 		`mlmon_preaggregated_interval_seconds{model="fraud"}`, `mlmon_estimated_accuracy_ratio{model="churn"}`,
 		`mlmon_predictions{model="fraud",window="current"}`, `mlmon_last_prediction_timestamp_seconds{model="fraud"}`,
+		`mlmon_roc_auc{model="keyed",window="current"}`,
 	} {
 		if _, ok := want[k]; !ok {
 			t.Fatalf("the single server's scrape lacks %s: the comparison would prove little", k)
@@ -221,6 +224,7 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 		`mlmon_segment_prediction_psi{model="keyed",segment="prediction",segment_value="__other__"}`,
 		`mlmon_segment_feature_psi{feature="x",model="keyed",segment="prediction",segment_value="a"}`,
 		`mlmon_segment_feature_psi{feature="x",model="keyed",segment="prediction",segment_value="__other__"}`,
+		`mlmon_estimated_accuracy_ratio{model="keyed"}`, `mlmon_roc_auc{model="keyed",window="reference"}`,
 	} {
 		if _, ok := wantSegments[k]; !ok {
 			t.Fatalf("the single server's second scrape lacks %s: the comparison would prove little", k)

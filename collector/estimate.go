@@ -69,8 +69,13 @@ func calibrated(m *config.Model) bool {
 // and its drift window is read from the predictions table (a
 // pre-aggregation table holds no score histogram by predicted class).
 func estimated(m *config.Model) bool {
-	return calibrated(m) && m.Preaggregated == nil
+	return calibrated(m) && m.Preaggregated == nil && !estimateOff
 }
+
+// estimateOff leaves the current window's score histograms out of the
+// drift pass, so that no estimate is made: BenchmarkScrapeEstimate sets it
+// to measure a scrape without the estimate beside one with it.
+var estimateOff bool
 
 // collectEstimate reports the calibration's quality and the estimate. Below
 // min_samples labelled reference scores, or min_samples scored rows in the

@@ -1,9 +1,6 @@
 package collector
 
 import (
-	"context"
-
-	"github.com/mlmon/mlmon/internal/chquery"
 	"github.com/mlmon/mlmon/internal/config"
 	"github.com/mlmon/mlmon/internal/stats"
 )
@@ -11,10 +8,10 @@ import (
 // A multiclass model with scores: (one probability column per class) gets
 // the realised one-vs-rest ROC AUC of its labelled windows and the same
 // label-free estimate as a binary model, calibrated one-vs-rest per class
-// within each predicted class (stats.FitMulticlass). The reference's
-// labelled histograms come from one more join per window, beside the
-// classification join (chquery.ClassScoresQuery, cached with it for the
-// reference); the current window's unlabelled ones ride in the drift pass
+// within each predicted class (stats.FitMulticlass). The labelled
+// histograms ride in each window's classification join
+// (chquery.Classification.ClassScores, cached with it for the reference);
+// the current window's unlabelled ones ride in the drift pass
 // (chquery.Source.ClassScores).
 
 // classScored is whether a model's labelled windows get the class score
@@ -32,21 +29,7 @@ func calibratedMulticlass(m *config.Model) bool {
 // estimatedMulticlass is estimated for a multiclass model: its drift
 // window is read from the predictions table.
 func estimatedMulticlass(m *config.Model) bool {
-	return calibratedMulticlass(m) && m.Preaggregated == nil
-}
-
-// classScores runs the class score histograms' join over src, for
-// joinLabels, with the label names of its classification c; nil for a
-// model without them.
-func (m *model) classScores(ctx context.Context, src chquery.Source, name string, c *chquery.Classification) (*chquery.ClassScores, error) {
-	if !classScored(m.Model) {
-		return nil, nil
-	}
-	cs, err := m.client().ClassScores(ctx, m.Model, src, name, c.Confusion.Labels())
-	if err != nil {
-		return nil, err
-	}
-	return &cs, nil
+	return calibratedMulticlass(m) && m.Preaggregated == nil && !estimateOff
 }
 
 // emitClassScores reports a multiclass window's realised one-vs-rest macro

@@ -165,8 +165,7 @@ func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string, s
 	if err != nil {
 		return perf{}, err
 	}
-	cs, err := m.classScores(ctx, src, name, &c)
-	return perf{classification: &c, classScores: cs, segments: src.Segments}, err
+	return perf{classification: &c, classScores: c.ClassScores, segments: src.Segments}, nil
 }
 
 // emitPerformance reports the task's quality metrics for one window.

@@ -63,7 +63,7 @@ func model() (Dashboard, error) {
 			links:       []sdk.Link{runbook("MLMonAccuracyDrop")},
 		},
 		panel{
-			title: "Accuracy: estimated vs realised", kind: timeseries, unit: "percentunit", max: ptr(1.0), demo: demoScored,
+			title: "Accuracy: estimated vs realised", kind: timeseries, unit: "percentunit", max: ptr(1.0), demo: demoEstimated,
 			description: "Estimated: the current window's accuracy from its scores alone, before any label (binary models with a score, multiclass models with scores:; calibrated on the reference's labelled rows, assuming P(label | score) has not changed). Realised: from the labels, over the performance window, which ends performance.delay before the scrape. The estimate's line covers only the time after the newest performance window's end (mlmon_labels_until_timestamp_seconds at the end of the range): before it, labels take over. Where the realised value, once labels arrive, parts from what the estimate said, the relation between score and outcome changed (concept drift) and the estimate is not to be trusted.",
 			queries: []query{
 				{expr: "max(mlmon_estimated_accuracy_ratio{" + thisModel + "}) and on () (vector(time()) > scalar(max(mlmon_labels_until_timestamp_seconds{" + thisModel + "} @ end())))",

@@ -67,7 +67,8 @@ type panel struct {
 // The demo models by what they exercise.
 var (
 	demoClassifiers = []string{"churn", "intent"}
-	demoScored      = []string{"churn"} // binary with a score
+	demoScored      = []string{"churn"}           // binary with a score
+	demoEstimated   = []string{"churn", "intent"} // a label-free estimate: binary with a score, multiclass with scores:
 	demoRegression  = []string{"eta"}
 )
 

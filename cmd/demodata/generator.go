@@ -22,6 +22,7 @@ type (
 		monthlyCharges *float64
 		plan           string
 		region         *string
+		intentScores   []float64 // the intent model's probability of each of intents
 	}
 	etaPrediction struct {
 		ts         time.Time
@@ -178,17 +179,42 @@ func (g *generator) intent(b *batch, ts time.Time, drift float64) {
 	if drift > 0 {
 		weights = []float64{0.4 - 0.2*drift, 0.3, 0.2, 0.1 + 0.2*drift}
 	}
-	actual := pick(g.rng, intents, weights)
-	pred := actual
-	if g.rng.Float64() < 0.12+0.4*drift {
-		pred = intents[g.rng.IntN(len(intents))]
+	// The model's view of the request: a softmax of logits that single out
+	// the class the request leans to, by less under drift (the requests
+	// grow ambiguous). It predicts the most probable class, and the true
+	// intent follows its view by a fixed law, P(intent = k | scores) ∝
+	// p_k^1.5 (the scores are under-confident), with or without drift:
+	// drift moves the scores toward where the model is unsure (covariate
+	// shift), so accuracy falls (about 0.84 to 0.66) and the multiclass
+	// label-free estimate, calibrated on the reference, sees the fall before
+	// the labels arrive. The classes' shares move with drift too.
+	lean := pickIndex(g.rng, weights)
+	scores := make([]float64, len(intents))
+	var sum float64
+	for k := range scores {
+		z := g.rng.NormFloat64()
+		if k == lean {
+			z += 2.6 * (1 - 0.6*drift)
+		}
+		scores[k] = math.Exp(z)
+		sum += scores[k]
 	}
+	law := make([]float64, len(intents))
+	best := 0
+	for k := range scores {
+		scores[k] /= sum
+		law[k] = math.Pow(scores[k], 1.5)
+		if scores[k] > scores[best] {
+			best = k
+		}
+	}
+	pred, actual := intents[best], intents[pickIndex(g.rng, law)]
 	lat, isErr := g.latency()
 	id := g.id()
 	age := clamp(40+15*g.rng.NormFloat64(), 18, 90)
 	b.predictions = append(b.predictions, prediction{ts: ts, id: id, model: "intent", version: "v3",
 		prediction: pred, latencyMS: lat * 1.5, isError: isErr, age: age, tenureMonths: uint16(g.rng.IntN(120)),
-		plan: plans[g.rng.IntN(len(plans))]})
+		plan: plans[g.rng.IntN(len(plans))], intentScores: scores})
 	if d, ok := g.labelDelay(); ok {
 		b.labels = append(b.labels, label{id: id, value: actual, ts: ts.Add(d)})
 	}
@@ -209,6 +235,11 @@ func (g *generator) eta(b *batch, ts time.Time, drift float64) {
 }
 
 func pick(rng *rand.Rand, xs []string, weights []float64) string {
+	return xs[pickIndex(rng, weights)]
+}
+
+// pickIndex draws an index with probability proportional to its weight.
+func pickIndex(rng *rand.Rand, weights []float64) int {
 	var total float64
 	for _, w := range weights {
 		total += w
@@ -216,11 +247,11 @@ func pick(rng *rand.Rand, xs []string, weights []float64) string {
 	u := rng.Float64() * total
 	for i, w := range weights {
 		if u < w {
-			return xs[i]
+			return i
 		}
 		u -= w
 	}
-	return xs[len(xs)-1]
+	return len(weights) - 1
 }
 
 func clamp(x, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, x)) }

@@ -14,9 +14,13 @@ type writer struct {
 }
 
 func (w *writer) write(ctx context.Context, b batch) error {
-	if err := insert(ctx, w.conn, "INSERT INTO predictions (ts, request_id, model, model_version, prediction, score, latency_ms, is_error, age, tenure_months, monthly_charges, plan, region)",
+	if err := insert(ctx, w.conn, "INSERT INTO predictions (ts, request_id, model, model_version, prediction, score, latency_ms, is_error, age, tenure_months, monthly_charges, plan, region, p_billing, p_tech_support, p_sales, p_cancel)",
 		b.predictions, func(p prediction) []any {
-			return []any{p.ts, p.id, p.model, p.version, p.prediction, p.score, p.latencyMS, p.isError, p.age, p.tenureMonths, p.monthlyCharges, p.plan, p.region}
+			s := make([]*float64, len(intents)) // NULL but on the intent model's rows
+			for k := range p.intentScores {
+				s[k] = &p.intentScores[k]
+			}
+			return []any{p.ts, p.id, p.model, p.version, p.prediction, p.score, p.latencyMS, p.isError, p.age, p.tenureMonths, p.monthlyCharges, p.plan, p.region, s[0], s[1], s[2], s[3]}
 		}); err != nil {
 		return err
 	}

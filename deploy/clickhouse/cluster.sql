@@ -43,7 +43,12 @@ CREATE TABLE IF NOT EXISTS predictions_local
     tenure_months   UInt16,
     monthly_charges Nullable(Float64),
     plan            String,
-    region          Nullable(String)
+    region          Nullable(String),
+    
+    p_billing       Nullable(Float64),
+    p_tech_support  Nullable(Float64),
+    p_sales         Nullable(Float64),
+    p_cancel        Nullable(Float64)
 )
 ENGINE = MergeTree
 PARTITION BY toYYYYMMDD(ts)

@@ -56,7 +56,13 @@ CREATE TABLE IF NOT EXISTS ml.predictions
     tenure_months   UInt16,
     monthly_charges Nullable(Float64),
     plan            LowCardinality(String),
-    region          LowCardinality(Nullable(String))
+    region          LowCardinality(Nullable(String)),
+    -- A multiclass model's probability of each class (scores: in mlmon.yml),
+    -- one column per class; NULL on other models' rows.
+    p_billing       Nullable(Float64),
+    p_tech_support  Nullable(Float64),
+    p_sales         Nullable(Float64),
+    p_cancel        Nullable(Float64)
 )
 ENGINE = MergeTree
 PARTITION BY toYYYYMMDD(ts)

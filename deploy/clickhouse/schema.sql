@@ -26,7 +26,12 @@ CREATE TABLE IF NOT EXISTS predictions
     tenure_months   UInt16,
     monthly_charges Nullable(Float64),
     plan            String,
-    region          Nullable(String)
+    region          Nullable(String),
+    -- The intent model's probability of each class (NULL on other models' rows).
+    p_billing       Nullable(Float64),
+    p_tech_support  Nullable(Float64),
+    p_sales         Nullable(Float64),
+    p_cancel        Nullable(Float64)
 )
 ENGINE = MergeTree
 PARTITION BY toYYYYMMDD(ts)

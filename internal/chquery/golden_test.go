@@ -155,13 +155,14 @@ func goldenCases() []goldenCase {
 			func() (Query, error) {
 				return WindowQuery(scored, Source{Window: w, ClassScores: true, Distributed: true}, bins)
 			}})
-	for _, j := range joins[:4] {
+	for _, j := range joins {
 		src := j.src
-		cs = append(cs, goldenCase{"class_scores" + j.suffix + ".sql", "ClassScoresQuery (labels by hash), multiclass with three scores, " + j.about,
-			func() (Query, error) { return ClassScoresQuery(scored, src) }})
+		cs = append(cs,
+			goldenCase{"classification_class_scores" + j.suffix + ".sql", "ClassificationQuery (labels by hash), multiclass with three scores, " + j.about,
+				func() (Query, error) { return ClassificationQuery(scored, src) }},
+			goldenCase{"classification_by_name_class_scores" + j.suffix + ".sql", "ClassificationByNameQuery, multiclass with three scores, " + j.about,
+				func() (Query, error) { return ClassificationByNameQuery(scored, src) }})
 	}
-	cs = append(cs, goldenCase{"class_scores_by_name.sql", "ClassScoresByNameQuery, multiclass with three scores, one server",
-		func() (Query, error) { return ClassScoresByNameQuery(scored, Source{Window: w}) }})
 	cs = append(cs, segmentGoldenCases(w, bins)...)
 	for _, j := range joins {
 		src := j.src

@@ -1,7 +1,6 @@
 package chquery
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -159,7 +158,7 @@ func (h *ClassScoreCounts) Histograms() [][][]stats.ScoreRows {
 }
 
 // ClassScores are a window's labelled score histograms of a multiclass
-// model, from its join with the labels: Hist[i][j] is the histogram of
+// model, from its classification join: Hist[i][j] is the histogram of
 // class j's score over the labelled rows predicted class i (index K: any
 // other prediction), a positive being a row labelled j. Only rows with a
 // label and every score finite count; Rows is their number.
@@ -168,164 +167,122 @@ type ClassScores struct {
 	Hist [][][]stats.ScoreBucket // non-empty buckets in score order
 }
 
-// ClassScoresQuery reads the window's labelled class score histograms in
-// one join (labelJoin, the newest label of each id winning). Each labelled
-// row with finite scores yields key 1 once and, for each class j,
-// 2 + 2·((i·K + j)·(ScoreBuckets + 1) + bucket) + [label = class j]; any
-// other row yields 0, whose count is not used. As ClassificationQuery, the
-// label travels as its hash inside the tie-break (labelkey.go), and is
-// compared with each class's LabelHash: a label that is not class j but
-// shares its hash would count as j, which ClassScores rules out against the
-// window's label names before it uses this query (else it uses
-// ClassScoresByNameQuery).
-func ClassScoresQuery(m *config.Model, src Source) (Query, error) {
-	return classScoresQuery(m, src, false)
+// classScored is whether ClassificationQuery also reads m's labelled class
+// score histograms: a multiclass model with scores.
+func classScored(m *config.Model) bool {
+	return m.Task == config.TaskMulticlass && len(m.Scores) > 0
 }
 
-// ClassScoresByNameQuery is ClassScoresQuery with the label as a string
-// (argMax of the newest): slower, and exact whatever the labels' hashes.
-func ClassScoresByNameQuery(m *config.Model, src Source) (Query, error) {
-	return classScoresQuery(m, src, true)
-}
-
-func classScoresQuery(m *config.Model, src Source, byName bool) (Query, error) {
-	if m.GroundTruth == nil || len(m.Scores) == 0 {
-		return Query{}, fmt.Errorf("model %q: class score histograms need ground_truth and scores", m.Name)
+// classScoreJoinSQL renders what ClassificationQuery adds for a multiclass
+// model with scores, so that its labelled class score histograms ride in
+// the join that already groups the labelled rows by predicted and actual
+// class (as a binary model's score buckets do), and no second join runs:
+// the left side's class scores (mlmon_mc<j>, NULL as NaN) and whether all
+// are finite (mlmon_mf), and one more aggregate, a sumMap per group of the
+// keys j·(ScoreBuckets + 1) + bucket of class j's score, one per class, of
+// each labelled row whose scores are all finite (and, with segments, of
+// the whole model's rows only). Its two arrays come back as mlmon_csk (the
+// keys) and mlmon_csn (their rows). The group's predicted and actual class
+// say which histogram a key's rows fall in, and whether as positives, when
+// the rows are folded (ClassScores.addGroup); the labels' names come as the
+// confusion matrix's do, hashed with LabelNamesQuery or by name.
+func classScoreJoinSQL(ids *identifiers, m *config.Model, segmented bool) (left []string, sel string) {
+	var finite, keys, ones []string
+	for j, class := range m.ScoreClasses() {
+		x := "mlmon_mc" + strconv.Itoa(j)
+		left = append(left, numericExpr(ids, m.Scores[class])+" AS "+x)
+		finite = append(finite, "isFinite("+x+")")
+		keys = append(keys, fmt.Sprintf("toUInt32(%d + %s)", j*(ScoreBuckets+1), bucketSQL(x)))
+		ones = append(ones, "toUInt64(1)")
 	}
-	var ids identifiers
-	classes := m.ScoreClasses()
+	left = append(left, "("+strings.Join(finite, " AND ")+") AS mlmon_mf")
+	ok := "mlmon_matched = 1 AND mlmon_mf"
+	if segmented {
+		ok += " AND mlmon_seg = 0"
+	}
+	sel = "tupleElement(sumMap(if((" + ok + ") AS mlmon_csok, [" + strings.Join(keys, ", ") + "], emptyArrayUInt32()), " +
+		"if(mlmon_csok, [" + strings.Join(ones, ", ") + "], emptyArrayUInt64())) AS mlmon_cs, 1) AS mlmon_csk, " +
+		"tupleElement(mlmon_cs, 2) AS mlmon_csn"
+	return left, sel
+}
+
+// newClassScores are empty histograms of k classes.
+func newClassScores(k int) *ClassScores {
+	cs := &ClassScores{Hist: make([][][]stats.ScoreBucket, k+1)}
+	for i := range cs.Hist {
+		cs.Hist[i] = make([][]stats.ScoreBucket, k)
+	}
+	return cs
+}
+
+// ClassScoreFold gathers ClassificationQuery's class score maps group by
+// group into a model's ClassScores.
+type ClassScoreFold struct {
+	classes []string
+	index   map[string]int
+	pos     [][]uint64 // [i·K + j][bucket]
+	neg     [][]uint64
+	rows    uint64
+}
+
+func NewClassScoreFold(classes []string) *ClassScoreFold {
 	k := len(classes)
-	left, leftArgs := classScoreInner(&ids, m, "mlmon_pred")
-	// The predicted class must be named before the aliases that read it.
-	left = append([]string{classLabelExpr(&ids, m.Predictions.Prediction) + " AS mlmon_pred"}, left...)
-	labelExpr := classLabelExpr(&ids, m.GroundTruth.Label)
-	right := []string{"max(" + labelTieBreakSQL(ids.col(m.GroundTruth.Timestamp), labelExpr) + ") AS mlmon_tb"}
-	matched, label := tieBreakMatchedSQL("mlmon_tb"), tieBreakHashSQL("mlmon_tb")
-	if byName {
-		right = newestLabel(&ids, m, labelExpr)
-		matched, label = "mlmon_matched = 1", "mlmon_label"
+	f := &ClassScoreFold{classes: classes, index: map[string]int{},
+		pos: make([][]uint64, (k+1)*k), neg: make([][]uint64, (k+1)*k)}
+	for j, c := range classes {
+		f.index[c] = j
 	}
-	keys := []string{"toUInt32(if((" + matched + " AND mlmon_mf) AS mlmon_ok, 1, 0))"}
-	var selArgs []any
-	for j, class := range classes {
-		keys = append(keys, fmt.Sprintf("toUInt32(if(mlmon_ok, 2 + 2 * ((mlmon_mi * %d + %d) * %d + %s) + (%s = ?), 0))",
-			k, j, ScoreBuckets+1, bucketSQL("mlmon_mc"+strconv.Itoa(j)), label))
-		if byName {
-			selArgs = append(selArgs, class)
-		} else {
-			selArgs = append(selArgs, LabelHash(class))
-		}
+	for x := range f.pos {
+		f.pos[x] = make([]uint64, ScoreBuckets+1)
+		f.neg[x] = make([]uint64, ScoreBuckets+1)
 	}
-	sel := "toUInt64(arrayJoin([" + strings.Join(keys, ", ") + "]) AS mlmon_k) AS k, count() AS n"
-	var b sqlBuilder
-	labelJoinArgs(&b, &ids, m, src, sel, selArgs, left, leftArgs, right)
-	b.add(" GROUP BY mlmon_k")
-	joinSettings(&b, src)
-	if ids.err != nil {
-		return Query{}, ids.err
-	}
-	return b.query("class_scores"), nil
+	return f
 }
 
-// hashesCollide is whether a label among labels, not itself a class,
-// shares a class's LabelHash: ClassScoresQuery would count it as that
-// class.
-func hashesCollide(classes, labels []string) bool {
-	hashes := map[uint64]string{}
-	for _, c := range classes {
-		hashes[LabelHash(c)] = c
-	}
-	for _, l := range labels {
-		if c, ok := hashes[LabelHash(l)]; ok && c != l {
-			return true
-		}
-	}
-	return false
-}
-
-// labelJoinArgs is labelJoin with placeholders in left, whose arguments
-// come before sel's in the pushdown form (WITH left SELECT sel) and after
-// them otherwise (SELECT sel FROM (SELECT left …)).
-func labelJoinArgs(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, sel string, selArgs []any,
-	left []string, leftArgs []any, right []string) {
-	var tmp sqlBuilder
-	labelJoin(&tmp, ids, m, src, sel, nil, left, right)
-	pushdown := src.Join == JoinLocal || src.Join == JoinGlobal
-	args := append(append([]any{}, selArgs...), leftArgs...)
-	if pushdown {
-		args = append(append([]any{}, leftArgs...), selArgs...)
-	}
-	b.add(tmp.sb.String(), append(args, tmp.args...)...)
-}
-
-// ClassScores runs ClassScoresQuery and folds its groups; labels are the
-// window's label names (the classification join's), and when one of them
-// shares a class's hash it runs ClassScoresByNameQuery instead.
-func (c *Client) ClassScores(ctx context.Context, m *config.Model, src Source, name string, labels []string) (ClassScores, error) {
-	build := ClassScoresQuery
-	if hashesCollide(m.ScoreClasses(), labels) {
-		c.logger.Debug("a label shares a class's hash, joining by name", "model", m.Name, "query", name)
-		build = ClassScoresByNameQuery
-	}
-	q, err := build(m, src)
-	if err != nil {
-		return ClassScores{}, err
-	}
-	q.Name = name
-	var keys, counts []uint64
-	err = c.QueryRows(ctx, m.Name, q, func(scan func(...any) error) error {
-		var k, n uint64
-		if err := scan(&k, &n); err != nil {
-			return err
-		}
-		keys, counts = append(keys, k), append(counts, n)
-		return nil
-	})
-	if err != nil {
-		return ClassScores{}, err
-	}
-	res, err := FoldClassScores(len(m.Scores), keys, counts)
-	if err != nil {
-		return ClassScores{}, fmt.Errorf("query %s: %w", name, err)
-	}
-	return res, nil
-}
-
-// FoldClassScores turns ClassScoresQuery's groups into ClassScores, for a
-// model of k classes.
-func FoldClassScores(k int, keys, counts []uint64) (ClassScores, error) {
+// Add folds one group's map: rows predicted pred and labelled label, whose
+// class j's score fell in bucket b counts[x] times, keys[x] being
+// j·(ScoreBuckets + 1) + b.
+func (f *ClassScoreFold) Add(pred, label string, keys []uint32, counts []uint64) error {
 	if len(keys) != len(counts) {
-		return ClassScores{}, fmt.Errorf("class scores: %d keys, %d counts", len(keys), len(counts))
+		return fmt.Errorf("class scores: %d keys, %d counts", len(keys), len(counts))
 	}
-	cells := uint64(k+1) * uint64(k)
-	pos := make([]uint64, cells*(ScoreBuckets+1))
-	neg := make([]uint64, len(pos))
-	var res ClassScores
+	k := len(f.classes)
+	i, ok := f.index[pred]
+	if !ok {
+		i = k
+	}
 	for x, key := range keys {
+		j, b := int(key/(ScoreBuckets+1)), key%(ScoreBuckets+1)
+		if j >= k {
+			return fmt.Errorf("class scores: key %d beyond %d classes' histograms", key, k)
+		}
 		n := counts[x]
-		switch {
-		case key == 0:
-		case key == 1:
-			res.Rows += n
-		case key-2 >= 2*uint64(len(pos)):
-			return ClassScores{}, fmt.Errorf("class scores: key %d beyond %d classes' histograms", key, k)
-		case (key-2)%2 == 1:
-			pos[(key-2)/2] += n
-		default:
-			neg[(key-2)/2] += n
+		if j == 0 {
+			f.rows += n
+		}
+		if label == f.classes[j] {
+			f.pos[i*k+j][b] += n
+		} else {
+			f.neg[i*k+j][b] += n
 		}
 	}
-	res.Hist = make([][][]stats.ScoreBucket, k+1)
-	for i := range res.Hist {
-		res.Hist[i] = make([][]stats.ScoreBucket, k)
-		for j := range res.Hist[i] {
-			off := uint64(i*k+j) * (ScoreBuckets + 1)
-			for b := uint64(0); b <= ScoreBuckets; b++ {
-				if p, q := pos[off+b], neg[off+b]; p+q > 0 {
-					res.Hist[i][j] = append(res.Hist[i][j], stats.ScoreBucket{Score: float64(b) / ScoreBuckets, Positives: float64(p), Negatives: float64(q)})
+	return nil
+}
+
+// Result is the folded histograms, non-empty buckets in score order.
+func (f *ClassScoreFold) Result() *ClassScores {
+	k := len(f.classes)
+	cs := newClassScores(k)
+	cs.Rows = f.rows
+	for i := range cs.Hist {
+		for j := range cs.Hist[i] {
+			pos, neg := f.pos[i*k+j], f.neg[i*k+j]
+			for b := range pos {
+				if p, q := pos[b], neg[b]; p+q > 0 {
+					cs.Hist[i][j] = append(cs.Hist[i][j], stats.ScoreBucket{Score: float64(b) / ScoreBuckets, Positives: float64(p), Negatives: float64(q)})
 				}
 			}
 		}
 	}
-	return res, nil
+	return cs
 }

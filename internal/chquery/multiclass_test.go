@@ -12,7 +12,7 @@ import (
 	"github.com/mlmon/mlmon/internal/stats"
 )
 
-// A multiclass model's score histograms, labelled (ClassScoresQuery) and in
+// A multiclass model's score histograms, labelled (ClassificationQuery) and in
 // the drift pass (Source.ClassScores), bucket each class's score under the
 // row's predicted class; a prediction that is no class is predicted index
 // K, a row with any score not finite counts apart, and the columns' bins
@@ -122,34 +122,50 @@ func TestClassScoreHistograms(t *testing.T) {
 		{3, 0, 200, true}: 1, {3, 1, 300, false}: 1, {3, 2, 500, false}: 1,
 		{2, 0, 0, false}: 1, {2, 1, 100, false}: 1, {2, 2, 1000, true}: 1,
 	}
-	labels := []string{"a", "b", "c"}
+	// With segments, each row counts in its segment value's confusion
+	// matrix too, and once only in the histograms.
+	segs := &Segments{Columns: []Segment{{Column: "pred", Values: []string{"a"}}}, Output: -1}
 	for _, form := range []struct {
-		join   JoinStrategy
-		byName bool
-	}{{JoinSingle, false}, {JoinLocal, false}, {JoinSingle, true}, {JoinLocal, true}} {
-		join := form.join
-		build := ClassScoresQuery
+		join     JoinStrategy
+		readOnce bool
+		byName   bool
+		segments bool
+	}{{JoinSingle, false, false, false}, {JoinLocal, false, false, false}, {JoinGlobal, false, false, false},
+		{JoinInitiator, false, false, false}, {JoinSingle, true, false, false}, {JoinLocal, true, false, false},
+		{JoinSingle, false, true, false}, {JoinLocal, false, true, false}, {JoinSingle, false, false, true}, {JoinLocal, false, true, true}} {
+		src := Source{Window: w, Join: form.join, ReadOnce: form.readOnce}
+		if form.segments {
+			src.Segments = segs
+		}
+		var cl Classification
 		if form.byName {
-			build = ClassScoresByNameQuery
-		}
-		q, err := build(m, Source{Window: w, Join: join})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var keys, counts []uint64
-		if err := c.QueryRows(ctx, m.Name, q, func(scan func(...any) error) error {
-			var k, n uint64
-			if err := scan(&k, &n); err != nil {
-				return err
+			q, err := ClassificationByNameQuery(m, src)
+			if err != nil {
+				t.Fatal(err)
 			}
-			keys, counts = append(keys, k), append(counts, n)
-			return nil
-		}); err != nil {
+			rows, err := c.classificationRows(ctx, m, q, true, form.segments)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fold := func() (Classification, error) { return foldClassification(m, rows) }
+			if form.segments {
+				fold = func() (Classification, error) { return foldSegmentedClassification(m, segs.Columns, rows) }
+			}
+			if cl, err = fold(); err != nil {
+				t.Fatal(err)
+			}
+		} else if cl, err = c.Classification(ctx, m, src, "performance"); err != nil {
 			t.Fatal(err)
 		}
-		ref, err := FoldClassScores(3, keys, counts)
-		if err != nil {
-			t.Fatal(err)
+		if cl.Labeled != 6 || cl.Confusion["a"]["a"] != 2 || cl.Confusion["b"]["a"] != 1 || cl.Confusion["c"]["b"] != 1 {
+			t.Errorf("%+v: labelled %d, confusion %v", form, cl.Labeled, cl.Confusion)
+		}
+		if form.segments && (len(cl.Segments) != 1 || cl.Segments[0][1].Labeled != 3) {
+			t.Errorf("%+v: segments %+v, want 3 labelled rows predicted a", form, cl.Segments)
+		}
+		ref := cl.ClassScores
+		if ref == nil {
+			t.Fatalf("%+v: no class score histograms", form)
 		}
 		if ref.Rows != 5 {
 			t.Errorf("%+v: %d labelled scored rows, want 5", form, ref.Rows)
@@ -184,10 +200,11 @@ func TestClassScoreHistograms(t *testing.T) {
 	// (0.5 + 1 + 1 + 0 + 0 + 1) / 6; class b: positive 0.2 against 0.2,
 	// 0.6, 0.3, 0.1: (0.5 + 0 + 0 + 1) / 4; class c: positives 0.1004→0.1,
 	// 1 against 0.1, 0.1, 0.5: (0.5 + 0.5 + 0 + 1 + 1 + 1) / 6.
-	ref, err := c.ClassScores(ctx, m, Source{Window: w}, "performance", labels)
+	cl, err := c.Classification(ctx, m, Source{Window: w}, "performance")
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref := cl.ClassScores
 	want := (3.5/6 + 1.5/4 + 4.0/6) / 3
 	if got := stats.MulticlassROCAUC(ref.Hist, 3); math.Abs(got-want) > 1e-12 {
 		t.Errorf("multiclass AUC %v, want %v", got, want)
@@ -238,21 +255,9 @@ func (k stateKeys) decodeClassScoreKey(t *testing.T, key uint64) windowState {
 	return st
 }
 
-// A label that shares a class's hash but is not that class would be
-// counted as it by ClassScoresQuery: such a window is read by name.
-func TestClassScoresHashCollision(t *testing.T) {
-	x, y := collidingLabels(t)
-	if !hashesCollide([]string{x, "other"}, []string{"other", y}) {
-		t.Errorf("%q and %q share a hash: want a collision", x, y)
-	}
-	if hashesCollide([]string{x, "other"}, []string{x, "other", "third"}) {
-		t.Error("labels that are the classes themselves collide")
-	}
-}
-
-// A window holding a label that shares a class's hash: the hashed query
-// counts it as the class, and the client, told the window's labels, reads
-// by name and counts it right.
+// A window holding a label that shares a class's hash: the client's
+// classification join finds the collision when it names the hashes, reads
+// by name, and the class score histograms count the label right.
 func TestClassScoresCollidingLabel(t *testing.T) {
 	ctx := context.Background()
 	x, y := collidingLabels(t)
@@ -302,20 +307,17 @@ func TestClassScoresCollidingLabel(t *testing.T) {
 		return n
 	}
 	c := testClient(t)
-	exact, err := c.ClassScores(ctx, m, src, "performance", []string{x, y, "z"})
+	cl, err := c.Classification(ctx, m, src, "performance")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := positives(exact); got != 1 {
-		t.Errorf("told the labels: %v rows labelled %q, want 1", got, x)
+	if cl.ClassScores == nil {
+		t.Fatal("no class score histograms")
 	}
-	// Told nothing of y, the client reads by hash and y counts as x: the
-	// reason it must be told.
-	hashed, err := c.ClassScores(ctx, m, src, "performance", []string{x, "z"})
-	if err != nil {
-		t.Fatal(err)
+	if got := positives(*cl.ClassScores); got != 1 {
+		t.Errorf("%v rows labelled %q, want 1 (%q is not %q)", got, x, y, x)
 	}
-	if got := positives(hashed); got != 2 {
-		t.Errorf("by hash: %v rows labelled %q, want 2 (y counted as x)", got, x)
+	if got := cl.Confusion[y][x]; got != 1 {
+		t.Errorf("%v rows labelled %q predicted %q, want 1", got, y, x)
 	}
 }

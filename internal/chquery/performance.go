@@ -39,6 +39,9 @@ type Classification struct {
 	// Segments is set when the source asked for it (Source.Segments):
 	// [segment][slot], slot 0 being every other value.
 	Segments [][]SegmentLabels
+	// ClassScores are a multiclass model's labelled class score
+	// histograms, when it has scores (multiclass.go); nil otherwise.
+	ClassScores *ClassScores
 }
 
 // Regression is the aggregate behind the regression metrics.
@@ -271,6 +274,11 @@ func classificationQuery(m *config.Model, src Source, byName bool) (Query, error
 		sel += ", " + segKeys.keySQL()
 		keys += ", mlmon_seg"
 	}
+	if classScored(m) {
+		csLeft, csSel := classScoreJoinSQL(&ids, m, segKeys.segs != nil)
+		left = append(left, csLeft...)
+		sel += ", " + csSel
+	}
 	var b sqlBuilder
 	labelJoin(&b, &ids, m, src, sel, selArgs, left, right)
 	b.add(" GROUP BY " + keys)
@@ -314,6 +322,9 @@ type classificationRow struct {
 	ll, brier   float64
 	lts         uint64
 	seg         uint16 // joinSegmentKeys' key; 0 without segments
+	// csKeys and csRows are the group's class score map (classScoreJoinSQL).
+	csKeys []uint32
+	csRows []uint64
 }
 
 // Classification runs ClassificationQuery, names its label hashes with
@@ -349,7 +360,7 @@ func (c *Client) Classification(ctx context.Context, m *config.Model, src Source
 		}
 	}
 	if !src.Segments.active() {
-		return foldClassification(m, rows), nil
+		return foldClassification(m, rows)
 	}
 	return foldSegmentedClassification(m, src.Segments.Columns, rows)
 }
@@ -426,6 +437,9 @@ func (c *Client) classificationRows(ctx context.Context, m *config.Model, q Quer
 		if segmented {
 			dest = append(dest, &r.seg)
 		}
+		if classScored(m) {
+			dest = append(dest, &r.csKeys, &r.csRows)
+		}
 		err = scan(dest...)
 		r.matched = matched == 1
 		rows = append(rows, r)
@@ -435,14 +449,24 @@ func (c *Client) classificationRows(ctx context.Context, m *config.Model, q Quer
 }
 
 // foldClassification turns the groups into the confusion matrix, the score
-// histogram and the loss sums.
-func foldClassification(m *config.Model, rows []classificationRow) Classification {
+// histogram and the loss sums, and a multiclass model's class score
+// histograms.
+func foldClassification(m *config.Model, rows []classificationRow) (Classification, error) {
 	res := Classification{Confusion: stats.Confusion{}}
 	buckets := map[int32]*stats.ScoreBucket{}
+	var cs *ClassScoreFold
+	if classScored(m) {
+		cs = NewClassScoreFold(m.ScoreClasses())
+	}
 	for _, r := range rows {
 		res.Predictions += r.n
 		if !r.matched {
 			continue
+		}
+		if cs != nil {
+			if err := cs.Add(r.pred, r.label, r.csKeys, r.csRows); err != nil {
+				return Classification{}, err
+			}
 		}
 		res.Labeled += r.n
 		if t := time.Unix(int64(r.lts), 0); r.lts > 0 && t.After(res.LastLabel) {
@@ -474,7 +498,10 @@ func foldClassification(m *config.Model, rows []classificationRow) Classificatio
 	for _, sb := range buckets {
 		res.Scores = append(res.Scores, *sb)
 	}
-	return res
+	if cs != nil {
+		res.ClassScores = cs.Result()
+	}
+	return res, nil
 }
 
 // RegressionQuery aggregates the error sums of the window's labeled rows in

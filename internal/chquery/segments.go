@@ -360,9 +360,9 @@ func foldSegmentedClassification(m *config.Model, segs []Segment, rows []classif
 		}
 		row[r.pred] += float64(r.n)
 	}
-	res := foldClassification(m, whole)
+	res, err := foldClassification(m, whole)
 	res.Segments = out
-	return res, nil
+	return res, err
 }
 
 // segmentedRegression runs a RegressionQuery with segments: one row per

@@ -231,7 +231,8 @@ func (e *env) performance(t *testing.T, m *config.Model, w chquery.Window, sampl
 	emitClassification(m18, m, window, hashed18)
 	emitClassification(mch, m, window, foldClassification(t, m, o.rch, namesCH))
 	if len(m.Scores) > 0 {
-		e.classScores(t, m, src, name, window, m18, mch)
+		emitClassScores(m, window, m18, hashed18.ClassScores)
+		emitClassScores(m, window, mch, foldClassification(t, m, o.rch, namesCH).ClassScores)
 	}
 	for _, form := range joinForms {
 		jsrc, join := form.apply(src), form
@@ -550,6 +551,19 @@ func (d dec) str(v any) string {
 	return s
 }
 
+func (d dec) u64s(v any) []uint64 {
+	d.t.Helper()
+	xs, ok := v.([]any)
+	if !ok {
+		d.fail(v, "an Array of integers")
+	}
+	out := make([]uint64, len(xs))
+	for i, x := range xs {
+		out[i] = d.u64(x)
+	}
+	return out
+}
+
 func (d dec) f64s(v any) []float64 {
 	d.t.Helper()
 	xs, ok := v.([]any)
@@ -665,6 +679,10 @@ func foldClassification(t *testing.T, m *config.Model, r *Result, names map[uint
 	d := dec{t, "classification"}
 	res := chquery.Classification{Confusion: stats.Confusion{}}
 	buckets := map[int64]*stats.ScoreBucket{}
+	var cs *chquery.ClassScoreFold
+	if m.Task == config.TaskMulticlass && len(m.Scores) > 0 {
+		cs = chquery.NewClassScoreFold(m.ScoreClasses())
+	}
 	for _, row := range r.Rows {
 		pred, matched, bucket, n := d.str(row[0]), d.u64(row[2]), d.i64(row[3]), d.u64(row[4])
 		var label string
@@ -692,6 +710,17 @@ func foldClassification(t *testing.T, m *config.Model, r *Result, names map[uint
 			res.Confusion[label] = map[string]float64{}
 		}
 		res.Confusion[label][pred] += float64(n)
+		if cs != nil {
+			// The class score map is the last two columns.
+			keys, counts := d.u64s(row[len(row)-2]), d.u64s(row[len(row)-1])
+			k32 := make([]uint32, len(keys))
+			for x, k := range keys {
+				k32[x] = uint32(k)
+			}
+			if err := cs.Add(pred, label, k32, counts); err != nil {
+				t.Fatal(err)
+			}
+		}
 		if bucket < 0 {
 			continue
 		}
@@ -713,6 +742,9 @@ func foldClassification(t *testing.T, m *config.Model, r *Result, names map[uint
 		res.Scores = append(res.Scores, *sb)
 	}
 	sortScores(res.Scores)
+	if cs != nil {
+		res.ClassScores = cs.Result()
+	}
 	return res
 }
 

@@ -63,7 +63,7 @@ func seedMulticlassBenchTables(b *testing.B) {
 // multiclass model before issue 18: no class score histograms in the
 // classification join, and no realised multiclass ROC AUC). "Without the
 // estimate" leaves the current window's score histograms out of the drift
-// pass (estimateOff); the labelled histograms of the classification join
+// pass (Target.withoutEstimate); the labelled histograms of the classification join
 // stay, for the realised ROC AUC and the calibration errors. Every model
 // has its reference cached before the clock starts, and the variants run
 // in turn within each round, so the machine's load falls on each alike.
@@ -111,10 +111,9 @@ models:
 		{"multiclass+scores", scored, true, false},
 		{"multiclass+scores+estimate", scored, false, true},
 	}
-	defer func() { estimateOff = false }()
 	errs := NewCounters()
 	scrape := func(name string, target *Target, off, estimate bool) {
-		estimateOff = off
+		target.withoutEstimate = off
 		got := gather(b, target, errs, 2*time.Minute)
 		if got[`mlmon_scrape_success{model="bench"}`] != 1 {
 			b.Fatalf("%s: scrape failed: %v", name, got)

@@ -25,6 +25,10 @@ type Target struct {
 	Config     *config.Config
 	Client     *chquery.Client
 	References *References
+	// withoutEstimate leaves the current window's score histograms out of
+	// the drift pass, so that no estimate is made: BenchmarkScrapeEstimate
+	// measures a scrape without the estimate beside one with it.
+	withoutEstimate bool
 }
 
 // NewTarget pairs a configuration with its client and an empty reference

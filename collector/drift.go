@@ -73,8 +73,8 @@ func collectDrift(ctx context.Context, m *model) error {
 	}
 	var cur chquery.WindowStats
 	err = m.query(queryDrift, func() (err error) {
-		src := chquery.Source{Window: currentWindow(m.Model, m.now()), Sampling: sampling, Scores: estimated(m.Model),
-			ClassScores: estimatedMulticlass(m.Model), Segments: ref.segments}
+		src := chquery.Source{Window: currentWindow(m.Model, m.now()), Sampling: sampling, Scores: m.estimated(),
+			ClassScores: m.estimatedMulticlass(), Segments: ref.segments}
 		if p := m.Preaggregated; p != nil {
 			m.out.gauge(preaggregatedIntervalDesc, p.Interval.Seconds(), m.Name)
 			cur, err = m.client().PreaggregatedWindow(ctx, m.Model, src.Window, ref.currentBinnings(), queryDrift)

@@ -69,13 +69,19 @@ func calibrated(m *config.Model) bool {
 // and its drift window is read from the predictions table (a
 // pre-aggregation table holds no score histogram by predicted class).
 func estimated(m *config.Model) bool {
-	return calibrated(m) && m.Preaggregated == nil && !estimateOff
+	return calibrated(m) && m.Preaggregated == nil
 }
 
-// estimateOff leaves the current window's score histograms out of the
-// drift pass, so that no estimate is made: BenchmarkScrapeEstimate sets it
-// to measure a scrape without the estimate beside one with it.
-var estimateOff bool
+// estimated is whether this scrape estimates the model's current window:
+// the model is estimated, and its target does not leave the estimate out.
+func (m *model) estimated() bool {
+	return estimated(m.Model) && !m.scrape.target.withoutEstimate
+}
+
+// estimatedMulticlass is estimated for a multiclass model.
+func (m *model) estimatedMulticlass() bool {
+	return estimatedMulticlass(m.Model) && !m.scrape.target.withoutEstimate
+}
 
 // collectEstimate reports the calibration's quality and the estimate. Below
 // min_samples labelled reference scores, or min_samples scored rows in the

@@ -29,7 +29,7 @@ func calibratedMulticlass(m *config.Model) bool {
 // estimatedMulticlass is estimated for a multiclass model: its drift
 // window is read from the predictions table.
 func estimatedMulticlass(m *config.Model) bool {
-	return calibratedMulticlass(m) && m.Preaggregated == nil && !estimateOff
+	return calibratedMulticlass(m) && m.Preaggregated == nil
 }
 
 // emitClassScores reports a multiclass window's realised one-vs-rest macro

@@ -256,7 +256,7 @@ func (m *model) segmentsNoWait(ctx context.Context) context.Context {
 // min_samples labelled scores.
 func (m *model) segmentEstimator() func(*chquery.ScoreHistogram) *stats.ClassificationReport {
 	ref := m.inputs.reference
-	if !estimated(m.Model) || ref == nil || ref.ScoreRows < float64(m.Settings.MinSamples) {
+	if !m.estimated() || ref == nil || ref.ScoreRows < float64(m.Settings.MinSamples) {
 		return nil
 	}
 	fit := stats.FitIsotonic(ref.Scores)

@@ -60,7 +60,7 @@ func seedMulticlassBenchTables(b *testing.B) {
 // whole scrape, in ClickHouse CPU: a binary model with a score (the tables
 // of BenchmarkScrapeBinary) with and without the estimate, and a 4-class
 // model with and without it, and without scores: at all (the scrape of a
-// multiclass model before issue 18: no class score histograms in the
+// multiclass model without scores:, as before the estimate: no class score histograms in the
 // classification join, and no realised multiclass ROC AUC). "Without the
 // estimate" leaves the current window's score histograms out of the drift
 // pass (Target.withoutEstimate); the labelled histograms of the classification join

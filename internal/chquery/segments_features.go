@@ -2,6 +2,7 @@ package chquery
 
 import (
 	"fmt"
+	"sort"
 )
 
 // Per-segment feature drift (Segment.Features): the window pass counts
@@ -35,31 +36,26 @@ func (k windowSegmentKeys) features() []int {
 	return out
 }
 
-// featureWidth is how many states binning i has: a numeric column's
-// missing and 1 + s for s in 0…B+1, a categorical column's missing and
-// 1 + 2·bin + flag (as stateStride counts them).
-func (k windowSegmentKeys) featureWidth(i int) uint64 {
-	c := k.layout.cols[i]
-	n := uint64(binCount(c))
-	if c.Numeric {
-		return n + 3
+// featureOffsets are the first state of each feature within a slot, and
+// last the number of keys one slot owns: each feature owns its column's
+// states (stateWidth).
+func (k windowSegmentKeys) featureOffsets() []uint64 {
+	feats := k.features()
+	offs := make([]uint64, len(feats)+1)
+	for f, i := range feats {
+		offs[f+1] = offs[f] + stateWidth(k.layout.cols[i])
 	}
-	return 2*n + 1
+	return offs
 }
 
 // featureOffset is the first state of the f-th feature within a slot.
-func (k windowSegmentKeys) featureOffset(f int) uint64 {
-	var off uint64
-	for _, i := range k.features()[:f] {
-		off += k.featureWidth(i)
-	}
-	return off
-}
+func (k windowSegmentKeys) featureOffset(f int) uint64 { return k.featureOffsets()[f] }
 
 // featureSlotKeys is the number of keys one slot of a segment with
 // Features owns.
 func (k windowSegmentKeys) featureSlotKeys() uint64 {
-	return k.featureOffset(len(k.features()))
+	offs := k.featureOffsets()
+	return offs[len(offs)-1]
 }
 
 // featureKeys is the number of feature keys of the segments before j.
@@ -89,14 +85,15 @@ func (k windowSegmentKeys) featureBase(j int) uint64 {
 // unsigned) and the segment's slot alias.
 func (k windowSegmentKeys) featureKeysSQL() []string {
 	var out []string
-	feats := k.features()
+	feats, offs := k.features(), k.featureOffsets()
+	slotKeys := offs[len(feats)]
 	for j, s := range k.segs.Columns {
 		if !s.Features {
 			continue
 		}
 		for f, i := range feats {
-			c := k.featureBase(j) + k.featureOffset(f) - k.layout.base(i)
-			out = append(out, fmt.Sprintf("%s(mlmon_s%d + %d + %s * %d)", k.keyType(), i, c, segmentSlotAlias(j), k.featureSlotKeys()))
+			c := k.featureBase(j) + offs[f] - k.layout.base(i)
+			out = append(out, fmt.Sprintf("%s(mlmon_s%d + %d + %s * %d)", k.keyType(), i, c, segmentSlotAlias(j), slotKeys))
 		}
 	}
 	return out
@@ -123,18 +120,17 @@ func (k windowSegmentKeys) foldFeature(ws *WindowStats, key, n uint64) error {
 	if j < 0 {
 		return fmt.Errorf("segment feature key %d before the first segment with features", key)
 	}
+	feats, offs := k.features(), k.featureOffsets()
+	slotKeys := offs[len(feats)]
 	rel := key - k.featureBase(j)
-	slot, rest := rel/k.featureSlotKeys(), rel%k.featureSlotKeys()
+	slot, rest := rel/slotKeys, rel%slotKeys
 	if slot >= uint64(len(ws.Segments[j])) {
 		return fmt.Errorf("segment feature key %d beyond segment %d's slots", key, j)
 	}
-	feats := k.features()
-	f := 0
-	for f+1 < len(feats) && rest >= k.featureOffset(f+1) {
-		f++
-	}
-	i, state := feats[f], rest-k.featureOffset(f)
-	if state >= k.featureWidth(i) {
+	// The feature whose states hold rest: the last offset at or below it.
+	f := sort.Search(len(feats), func(f int) bool { return offs[f+1] > rest })
+	i, state := feats[f], rest-offs[f]
+	if state >= stateWidth(k.layout.cols[i]) {
 		return fmt.Errorf("segment feature key %d beyond column %s's states", key, k.layout.cols[i].Name)
 	}
 	st, err := k.layout.decode(k.layout.base(i) + state)

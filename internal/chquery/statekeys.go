@@ -380,14 +380,19 @@ const scoreStates = 1 + 2*(ScoreBuckets+1)
 func stateStride(cols []Binning) uint64 {
 	widest := uint64(1)
 	for _, c := range cols {
-		n := uint64(binCount(c))
-		if c.Numeric {
-			widest = max(widest, n+3)
-		} else {
-			widest = max(widest, 2*n+1)
-		}
+		widest = max(widest, stateWidth(c))
 	}
 	return widest
+}
+
+// stateWidth is how many states a column has: missing, then a numeric
+// column's 1 + s (s in 0…B+1) or a categorical column's 1 + 2·bin + flag.
+func stateWidth(c Binning) uint64 {
+	n := uint64(binCount(c))
+	if c.Numeric {
+		return n + 3
+	}
+	return 2*n + 1
 }
 
 // binCount is the number of bins of a column: one more than its edges, or

@@ -48,9 +48,13 @@ func classScoreInner(ids *identifiers, m *config.Model, predicted string) ([]str
 	return exprs, args
 }
 
-// bucketSQL is the score bucket of x, as ClassificationQuery buckets.
+// bucketSQL is the score bucket of x (scoreBucket), the bucket
+// ClassificationQuery's floor gives: the clamped score is non-negative, so
+// truncating to an integer is the floor, and the one conversion is cheaper
+// than floor and a cast (a tenth of what the class score keys cost the
+// window pass, 18.16; docs/benchmarks.md).
 func bucketSQL(x string) string {
-	return fmt.Sprintf("toInt32(floor(greatest(least(%s, 1.), 0.) * %d + 0.5))", x, ScoreBuckets)
+	return fmt.Sprintf("toUInt16(greatest(least(%s, 1.), 0.) * %d + 0.5)", x, ScoreBuckets)
 }
 
 // classScoreSQL renders WindowQuery's inner expressions for a multiclass

@@ -88,12 +88,12 @@ func (k stateKeys) categorySQL(i int, col string) string {
 
 // scoreSQL renders the score histogram's key of the score x (a Float64 with
 // NULL as NaN) and the predicted class predicted, with one placeholder for
-// the positive class. Bucketed as ClassificationQuery buckets (toInt32 of a
-// NaN is computed by if() and discarded, as there).
+// the positive class. Bucketed as ClassificationQuery buckets (bucketSQL;
+// the conversion of a NaN is computed by if() and discarded, as there).
 func (k stateKeys) scoreSQL(x, predicted string) string {
 	base := k.scoreBase()
-	return fmt.Sprintf("%s(if(isFinite(%s), %d + %d * (%s = ?) + toInt32(floor(greatest(least(%s, 1.), 0.) * %d + 0.5)), %d))",
-		k.keyType(), x, base+1, ScoreBuckets+1, predicted, x, ScoreBuckets, base)
+	return fmt.Sprintf("%s(if(isFinite(%s), %d + %d * (%s = ?) + %s, %d))",
+		k.keyType(), x, base+1, ScoreBuckets+1, predicted, bucketSQL(x), base)
 }
 
 // windowState is one key decoded.

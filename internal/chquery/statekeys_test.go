@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -200,5 +201,45 @@ func TestStateKeysOnTheServer(t *testing.T) {
 				t.Errorf("score %g, positive %v: server key %v, Go key %d", x, positive, got, want)
 			}
 		}
+	}
+}
+
+// The score bucket is computed in three places that must agree: bucketSQL
+// (the window pass's score keys, the class score joins), the binary join's
+// floor form (ClassificationQuery) and scoreBucket (the Go twins). Scores on
+// and next to every half-bucket boundary, where rounding could tip one way
+// or the other, get the same bucket from all three on the server.
+func TestScoreBucketOnTheServer(t *testing.T) {
+	ctx := context.Background()
+	var scores []float64
+	for b := -2; b <= ScoreBuckets+2; b++ {
+		x := (float64(b) + 0.5) / ScoreBuckets
+		scores = append(scores, x, math.Nextafter(x, -1), math.Nextafter(x, 2), float64(b)/ScoreBuckets)
+	}
+	lits := make([]string, len(scores))
+	for i, x := range scores {
+		lits[i] = floatLit(x)
+	}
+	rows, err := server.Conn().Query(ctx, "SELECT toUInt64("+bucketSQL("x")+"), toUInt64(toInt32(floor(greatest(least(x, 1.), 0.) * "+
+		strconv.Itoa(ScoreBuckets)+" + 0.5))) FROM (SELECT arrayJoin(["+strings.Join(lits, ", ")+"]) AS x)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	i := 0
+	for ; rows.Next(); i++ {
+		var got, floor uint64
+		if err := rows.Scan(&got, &floor); err != nil {
+			t.Fatal(err)
+		}
+		if want := scoreBucket(scores[i]); got != want || floor != want {
+			t.Errorf("score %v: bucketSQL %d, floor form %d, scoreBucket %d", scores[i], got, floor, want)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if i != len(scores) {
+		t.Fatalf("%d rows for %d scores", i, len(scores))
 	}
 }

@@ -106,7 +106,7 @@ func TestSegmentsMulticlassEstimateMatchesScikitLearn(t *testing.T) {
 	want := runOracle(t, "testdata/segments_multiclass_oracle.py", map[string]any{"model": "mcs", "segment": "country",
 		"classes": mcClasses, "min_samples": 100, "ref": ref, "cur": cur})
 
-	target := loadTarget(t, fmt.Sprintf(estimateConfig, server.Addr())+`  - name: mcs
+	yml := fmt.Sprintf(estimateConfig, server.Addr()) + `  - name: mcs
     task: multiclass_classification
     predictions: {table: mcs_preds, timestamp: ts, id: request_id, prediction: prediction}
     scores: {c: p_c, a: p_a, b: p_b}
@@ -114,7 +114,8 @@ func TestSegmentsMulticlassEstimateMatchesScikitLearn(t *testing.T) {
     performance: {window: 1h, delay: 0s}
     reference: {from: 2026-05-01T00:00:00Z, to: 2026-05-01T06:00:00Z}
     segments: [{column: country, max_values: 3}]
-`)
+`
+	target := loadTarget(t, yml)
 	key := func(family, value string) string {
 		avg := ""
 		if strings.Contains(family, "f1") {
@@ -158,5 +159,26 @@ func TestSegmentsMulticlassEstimateMatchesScikitLearn(t *testing.T) {
 	t.Logf("estimated accuracy: US %.4f, BR %.4f (crowded toward low confidence), whole model %.4f", us, br, got[`mlmon_estimated_accuracy_ratio{model="mcs"}`])
 	if us-br < 0.05 {
 		t.Errorf("BR's estimate %.4f is not well below US's %.4f", br, us)
+	}
+	// The whole model's series do not change with the segments' class
+	// score keys in its drift pass: the same scrape without segments has
+	// the same values.
+	plain := strings.Replace(yml, "    segments: [{column: country, max_values: 3}]\n", "", 1)
+	if plain == yml {
+		t.Fatal("the config without segments still has segments")
+	}
+	without := gather(t, loadTarget(t, plain), NewCounters(), 60*time.Second)
+	if _, ok := without[`mlmon_estimated_accuracy_ratio{model="mcs"}`]; !ok {
+		t.Fatal("the scrape without segments has no estimate: the comparison would prove little")
+	}
+	for k, w := range without {
+		// What the queries cost differs (the segment column is read).
+		if strings.Contains(k, "duration_seconds") || strings.HasPrefix(k, "mlmon_clickhouse_read_") ||
+			strings.HasPrefix(k, "mlmon_clickhouse_query_seconds") || strings.HasPrefix(k, "mlmon_query_errors_total") {
+			continue
+		}
+		if g, ok := got[k]; !ok || math.Abs(g-w) > 1e-12*math.Max(1, math.Abs(w)) {
+			t.Errorf("%s: %v with segments, %v without", k, g, w)
+		}
 	}
 }

@@ -225,6 +225,9 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 		`mlmon_segment_feature_psi{feature="x",model="keyed",segment="prediction",segment_value="a"}`,
 		`mlmon_segment_feature_psi{feature="x",model="keyed",segment="prediction",segment_value="__other__"}`,
 		`mlmon_estimated_accuracy_ratio{model="keyed"}`, `mlmon_roc_auc{model="keyed",window="reference"}`,
+		// The multiclass estimate per segment value (scores:).
+		`mlmon_segment_estimated_accuracy_ratio{model="keyed",segment="prediction",segment_value="a"}`,
+		`mlmon_segment_estimated_f1_score{average="macro",model="keyed",segment="row",segment_value="__other__"}`,
 	} {
 		if _, ok := wantSegments[k]; !ok {
 			t.Fatalf("the single server's second scrape lacks %s: the comparison would prove little", k)

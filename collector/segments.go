@@ -54,7 +54,9 @@ func (r *References) segmentValues(ctx context.Context, m *config.Model, src chq
 	if len(m.Segments) == 0 {
 		return nil, nil
 	}
-	segs := &chquery.Segments{Output: -1}
+	// A multiclass model's estimate per segment value: its class score
+	// histograms in the current window's pass (segments_multiclass.go).
+	segs := &chquery.Segments{Output: -1, ClassScores: estimatedMulticlass(m)}
 	for i, c := range cols {
 		if c.feature == "" {
 			segs.Output = i
@@ -124,7 +126,7 @@ func collectSegments(_ context.Context, m *model) error {
 		return nil
 	}
 	minSamples := uint64(m.Settings.MinSamples)
-	estimate := m.segmentEstimator()
+	estimate, classEstimate := m.segmentEstimator(), m.segmentClassEstimator()
 	for j, s := range m.Segments {
 		spec := ref.segments.Columns[j]
 		for v := range spec.Slots() {
@@ -146,6 +148,9 @@ func collectSegments(_ context.Context, m *model) error {
 			}
 			if curW != nil && curW.Scores != nil && estimate != nil && curW.Scores.Scored() >= minSamples {
 				m.emitSegmentEstimate(s.Name, value, estimate(curW.Scores))
+			}
+			if curW != nil && curW.ClassScores != nil && classEstimate != nil && curW.ClassScores.Scored() >= minSamples {
+				m.emitSegmentEstimate(s.Name, value, classEstimate(curW.ClassScores))
 			}
 		}
 		for _, window := range []string{windowCurrent, windowReference} {

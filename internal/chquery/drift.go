@@ -332,6 +332,7 @@ func WindowQuery(m *config.Model, src Source, cols []Binning) (Query, error) {
 		for j, sg := range src.Segments.Columns {
 			inner = append(inner, segmentSlotSQL(&ids, sg)+" AS "+segmentSlotAlias(j))
 		}
+		inner = append(inner, windowSegmentKeys{layout, src.Segments}.classInnerSQL()...)
 		keys = append(keys, windowSegmentKeys{layout, src.Segments}.keysSQL()...)
 	}
 	if len(inner) == 0 {

@@ -46,6 +46,10 @@ type Segments struct {
 	// model's output column, whose bins the window pass counts per segment
 	// value; -1 counts rows only.
 	Output int
+	// ClassScores asks the window pass, with Source.ClassScores, for each
+	// segment value's class score histograms too, at a coarser resolution
+	// (see segments_multiclass.go).
+	ClassScores bool
 }
 
 func (s *Segments) active() bool { return s != nil && len(s.Columns) > 0 }
@@ -185,7 +189,7 @@ func (k windowSegmentKeys) end() uint64 {
 			end += uint64(s.Slots()) * scoreStates
 		}
 	}
-	return end + k.featureKeys(len(k.segs.Columns))
+	return end + k.featureKeys(len(k.segs.Columns)) + k.classKeys()
 }
 
 // scoreBase is the first key of segment j's score histograms (with
@@ -230,7 +234,8 @@ func (k windowSegmentKeys) keysSQL() []string {
 				k.scoreBase(j)-k.layout.scoreBase(), segmentSlotAlias(j), scoreStates))
 		}
 	}
-	return append(out, k.featureKeysSQL()...)
+	out = append(out, k.featureKeysSQL()...)
+	return append(out, k.classKeysSQL()...)
 }
 
 // SegmentWindow is one segment value's rows in a window and, when the
@@ -245,6 +250,10 @@ type SegmentWindow struct {
 	// (Bins and Missing only), when its segment has Features; the
 	// output's entry (Segments.Output) is left empty: see Output.
 	Columns []ColumnStats
+	// ClassScores is the value's class score histograms (Source.ClassScores
+	// and Segments.ClassScores), at the whole model's indices but counted
+	// to 1/SegmentScoreBuckets.
+	ClassScores *ClassScoreCounts
 }
 
 // alloc sets ws.Segments to zero counts for every segment value.
@@ -259,6 +268,9 @@ func (k windowSegmentKeys) alloc(ws *WindowStats) {
 		}
 		if s.Features {
 			k.allocFeatures(ws.Segments[j])
+		}
+		if k.classScored() {
+			k.allocClassScores(ws.Segments[j])
 		}
 		if k.layout.scores {
 			for v := range ws.Segments[j] {
@@ -275,6 +287,9 @@ func (k windowSegmentKeys) alloc(ws *WindowStats) {
 func (k windowSegmentKeys) fold(ws *WindowStats, key, n uint64) error {
 	if key < k.base() || key >= k.end() {
 		return fmt.Errorf("segment key %d outside [%d, %d)", key, k.base(), k.end())
+	}
+	if k.classScored() && key >= k.classBase(0) {
+		return k.foldClassScore(ws, key, n)
 	}
 	if key >= k.featureBase(0) {
 		return k.foldFeature(ws, key, n)
@@ -328,6 +343,7 @@ func splitSegmentKeys(cols []Binning, src Source, classes int, keys, counts []ui
 			return nil, nil, nil, err
 		}
 	}
+	k.finishClassScores(&ws)
 	return restKeys, restCounts, ws.Segments, nil
 }
 

@@ -32,6 +32,13 @@ func segmentGoldenCases(w Window, bins []Binning) []goldenCase {
 			}},
 		{"classification_by_name_segments_binary.sql", "ClassificationByNameQuery with Source.Segments, binary with a score",
 			func() (Query, error) { return ClassificationByNameQuery(binary, Source{Window: w, Segments: segs}) }},
+		{"window_segments_class_scores.sql", "WindowQuery with Source.ClassScores and Segments.ClassScores: each segment value's class score histograms (multiclass with three scores)",
+			func() (Query, error) {
+				scored := goldenModel(config.TaskMulticlass)
+				scored.Scores = map[string]string{"buy": "p_buy", "browse": "p_browse", "leave": "p_leave"}
+				cs := &Segments{Columns: segs.Columns, Output: 1, ClassScores: true}
+				return WindowQuery(scored, Source{Window: w, ClassScores: true, Segments: cs}, bins)
+			}},
 		{"regression_segments.sql", "RegressionQuery with Source.Segments, one server",
 			func() (Query, error) { return RegressionQuery(regression, Source{Window: w, Segments: segs}) }},
 		{"regression_segments_join_global.sql", "RegressionQuery with Source.Segments, JoinGlobal",

@@ -20,6 +20,8 @@ func (e *env) segments(t *testing.T, cfg *config.Config) {
 	}{
 		{"churn", []string{"region", "age", "model_version", "plan"}},
 		{"eta", []string{"zone", "build"}},
+		// Multiclass with scores: the segment values' class score keys.
+		{"intent's \\ model", []string{"region", "plan"}},
 	} {
 		var m *config.Model
 		for i := range cfg.Models {
@@ -67,6 +69,15 @@ func (e *env) segments(t *testing.T, cfg *config.Config) {
 					t.Fatal(err)
 				}
 				e.compare(t, "window with segments", q)
+			}
+			if len(m.Scores) > 0 {
+				cs := *segs
+				cs.ClassScores = true
+				q, err := chquery.WindowQuery(m, chquery.Source{Window: cur, Distributed: distributed, Segments: &cs, ClassScores: true}, bins)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.compare(t, "window with segments and class scores", q)
 			}
 		}
 		src := chquery.Source{Window: pw, Segments: segs}

@@ -51,8 +51,7 @@ func classScoreInner(ids *identifiers, m *config.Model, predicted string) ([]str
 // bucketSQL is the score bucket of x (scoreBucket), the bucket
 // ClassificationQuery's floor gives: the clamped score is non-negative, so
 // truncating to an integer is the floor, and the one conversion is cheaper
-// than floor and a cast (a tenth of what the class score keys cost the
-// window pass, 18.16; docs/benchmarks.md).
+// than floor and a cast (docs/benchmarks.md, "The score bucket's form").
 func bucketSQL(x string) string {
 	return fmt.Sprintf("toUInt16(greatest(least(%s, 1.), 0.) * %d + 0.5)", x, ScoreBuckets)
 }

@@ -157,6 +157,9 @@ func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string, s
 	}
 	src := chquery.Source{Window: w, Sampling: sampling, Join: plan.Strategy, ReadOnce: plan.ReadOnce}
 	src.Segments = segs
+	if src, err = client.FilterLabels(ctx, m.Model, src, name); err != nil {
+		return perf{}, err
+	}
 	if m.Task == config.TaskRegression {
 		r, err := client.Regression(ctx, m.Model, src, name)
 		return perf{regression: &r, segments: src.Segments}, err

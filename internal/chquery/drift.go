@@ -40,8 +40,9 @@ type Source struct {
 	// aggregate their own rows (see aggregateRows).
 	Distributed bool
 	// ReadOnce: the performance join reads the predictions table once, its
-	// label side unfiltered by the window's ids, for servers on which one
-	// query must not lock a table twice (Client.LocksTwice).
+	// label side unfiltered by the window's ids: on servers on which one
+	// query must not lock a table twice (Client.LocksTwice), and where the
+	// filter costs more than it saves (Client.FilterLabels).
 	ReadOnce bool
 	// Scores asks WindowQuery to count the window's score histogram by
 	// predicted class too (binary models with a score; predictions table

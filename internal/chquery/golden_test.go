@@ -122,6 +122,9 @@ func goldenCases() []goldenCase {
 				return LabelNamesQuery(binary, Source{Window: w}, []uint64{LabelHash("0"), LabelHash("1")})
 			}},
 
+		{"label_volume.sql", "LabelVolumeQuery, both sides of the performance join counted",
+			func() (Query, error) { return LabelVolumeQuery(binary, Source{Window: w}) }},
+
 		{"preaggregated_window.sql", "PreaggregatedWindowQuery, the categorical columns",
 			func() (Query, error) { return ok(PreaggregatedWindowQuery(binary, pw, bins)) }},
 		{"preaggregated_digest.sql", "PreaggregatedDigestQuery, the numeric columns",

@@ -131,7 +131,10 @@ func labelJoin(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, sel
 // waits for the ALTER, the ALTER for the first read, and KILL cannot end a
 // lock wait. On such servers (src.ReadOnce) the label side keeps every label
 // that arrived since the window's start, and the join drops the ones of
-// other predictions: the same result, at the price of grouping them.
+// other predictions: the same result, at the price of grouping them. Where
+// those labels are no more than the window's predictions, that price is
+// lower than the filter's, and current releases go without it too
+// (Client.FilterLabels).
 func labelSide(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, right []string) {
 	p, g := m.Predictions, m.GroundTruth
 	in := " IN "

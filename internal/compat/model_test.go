@@ -158,6 +158,14 @@ func (e *env) performance(t *testing.T, m *config.Model, w chquery.Window, sampl
 	if window == "reference" {
 		name = "performance_reference"
 	}
+	// The counts that decide whether the label side is filtered
+	// (chquery.Client.FilterLabels) on current releases.
+	vq, err := chquery.LabelVolumeQuery(m, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vq.Name = name
+	e.compare(t, name+" label volume", vq)
 	if m.Task == config.TaskRegression {
 		q, err := chquery.RegressionQuery(m, src)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -298,5 +299,67 @@ func TestWindowScoreHistogram(t *testing.T) {
 	}
 	if _, err := WindowQuery(m, Source{Table: "scored", Scores: true}, cols); err == nil {
 		t.Error("a score histogram of a reference table was accepted")
+	}
+}
+
+// The quantile grid runs beside the bins, not after them, and each numeric
+// column still gets its own grid: the columns' values lie in disjoint
+// ranges, so a grid given to the wrong column shows.
+func TestWindowRunsTheGridBesideTheBins(t *testing.T) {
+	ctx := context.Background()
+	if err := server.Exec(ctx,
+		"DROP TABLE IF EXISTS beside",
+		"CREATE TABLE beside (ts DateTime, id String, a Float64, c String, b Float64) ENGINE = MergeTree ORDER BY ts",
+		// a in [0, 1), b in [100, 101): enough rows for each query to take
+		// a while on one thread.
+		"INSERT INTO beside SELECT toDateTime(1700000000) + intDiv(number, 1000), toString(number), (cityHash64(number) % 1000) / 1000, toString(number % 7), 100 + (cityHash64(number, 1) % 1000) / 1000 FROM numbers(2000000)",
+	); err != nil {
+		t.Fatal(err)
+	}
+	c := testClient(t)
+	type span struct{ start, end time.Time }
+	var mu sync.Mutex
+	var spans []span
+	c.Observe(func(model, query string, cost Cost, err error) {
+		end := time.Now()
+		if cost.Rows < 2_000_000 { // the table's engine, looked up first
+			return
+		}
+		mu.Lock()
+		spans = append(spans, span{end.Add(-cost.Duration), end})
+		mu.Unlock()
+	})
+	m := &config.Model{Name: "m", Task: config.TaskRegression, Predictions: config.Predictions{Table: "beside", Timestamp: "ts", ID: "id", Prediction: "a"}}
+	w := Window{From: time.Unix(1700000000, 0), To: time.Unix(1700002000, 0)}
+	cols := []Binning{
+		{Column: Column{Name: "a", Numeric: true}, Edges: []float64{0.25, 0.5, 0.75}, Min: 0, Max: 1},
+		{Column: Column{Name: "c"}, Categories: []string{"1", "2"}},
+		{Column: Column{Name: "b", Numeric: true}, Edges: []float64{100.5}, Min: 100, Max: 101},
+	}
+	ws, err := c.Window(ctx, m, Source{Window: w}, cols, "drift")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws.Rows != 2_000_000 {
+		t.Fatalf("rows %d, want 2000000", ws.Rows)
+	}
+	for i, lo := range map[int]float64{0: 0, 2: 100} {
+		g := ws.Columns[i].Grid
+		if len(g) != len(WassersteinGrid) || !slices.IsSorted(g) || g[0] < lo || g[len(g)-1] >= lo+1 {
+			t.Errorf("column %s: grid %v, want %d sorted quantiles in [%g, %g)", cols[i].Name, g, len(WassersteinGrid), lo, lo+1)
+		}
+	}
+	if g := ws.Columns[1].Grid; g != nil {
+		t.Errorf("categorical column: grid %v, want none", g)
+	}
+	if len(spans) != 2 {
+		t.Fatalf("%d queries, want the bins and the grid", len(spans))
+	}
+	first, second := spans[0], spans[1]
+	if second.start.Before(first.start) {
+		first, second = second, first
+	}
+	if !second.start.Before(first.end) {
+		t.Errorf("the second query started %s after the first ended: they ran one after the other", second.start.Sub(first.end))
 	}
 }

@@ -105,10 +105,19 @@ func (b *bench) busy(n, rounds int) busyResult {
 	}
 	cfg, err := config.Load(filepath.Join(bb.dir, "mlmon.yml"))
 	check(err)
-	sqls := make([]string, len(logged))
+	var sqls []string
+	var queries []timing
 	for i, q := range logged {
-		sqls[i] = forCurrentServer(&cfg.Models[0], q.sql)
+		for _, sql := range forCurrentServer(srv, &cfg.Models[0], q.sql) {
+			if sql != q.sql {
+				queries = append(queries, timing{name: "exporter: " + describeQuery(strings.SplitN(q.name, ":", 2)[0], sql)})
+			} else {
+				queries = append(queries, r.queries[i])
+			}
+			sqls = append(sqls, sql)
+		}
 	}
+	r.queries = queries
 	floor, scrape, err := onCurrent(filepath.Join(dir, "chdb"), seed, []string{pass, join}, sqls, rounds)
 	if err != nil {
 		r.recentError = err.Error()
@@ -135,8 +144,9 @@ func loggedScrape(srv *chtest.Server, since time.Time) []loggedQuery {
 	check(err)
 	defer rows.Close()
 	type entry struct {
-		seq int
-		q   loggedQuery
+		seq    int
+		scrape string
+		q      loggedQuery
 	}
 	var out []entry
 	for rows.Next() {
@@ -150,13 +160,18 @@ func loggedScrape(srv *chtest.Server, since time.Time) []loggedQuery {
 		}
 		var seq int
 		fmt.Sscan(parts[2], &seq)
-		out = append(out, entry{seq, loggedQuery{name: describeQuery(parts[4], sql), sql: sql, took: time.Duration(ms) * time.Millisecond}})
+		out = append(out, entry{seq, parts[3], loggedQuery{name: describeQuery(parts[4], sql), sql: sql, took: time.Duration(ms) * time.Millisecond}})
 	}
 	check(rows.Err())
 	slices.SortFunc(out, func(a, b entry) int { return a.seq - b.seq })
+	// The log's times are whole seconds: a short scrape before the last
+	// one may start within the second before since. Only the last scrape's
+	// queries count.
 	var qs []loggedQuery
 	for _, e := range out {
-		qs = append(qs, e.q)
+		if e.scrape == out[len(out)-1].scrape {
+			qs = append(qs, e.q)
+		}
 	}
 	return qs
 }
@@ -171,6 +186,8 @@ func describeQuery(name, sql string) string {
 		return name + ": label names"
 	case strings.HasPrefix(sql, "SELECT quantiles("):
 		return name + ": quantile grid"
+	case strings.Contains(sql, "AS mlmon_labels"):
+		return name + ": label volume"
 	case strings.Contains(sql, "mlmon_k"):
 		return name + ": bins (state keys)"
 	}
@@ -213,12 +230,15 @@ func printBusy(w io.Writer, r busyResult) {
 
 // forCurrentServer is the SQL the exporter sends a current server for the
 // query it sent 18.16: the same but for the label join, which reads the
-// predictions once before 19.4 (chquery.Source.ReadOnce) and filters the
-// labels by the window's ids on later releases. The 18.16 form is rebuilt
-// first and must equal the logged text, so the two differ in that alone.
-func forCurrentServer(m *config.Model, logged string) string {
+// predictions once before 19.4 (chquery.Source.ReadOnce). Later releases
+// first count both sides of the join (chquery.LabelVolumeQuery), then filter
+// the labels by the window's ids where that pays (Client.FilterLabels):
+// both are decided here on the 18.16 server, which holds the same rows. The
+// 18.16 form is rebuilt first and must equal the logged text, so the two
+// differ in that alone.
+func forCurrentServer(srv *chtest.Server, m *config.Model, logged string) []string {
 	if !strings.Contains(logged, " JOIN ") {
-		return logged
+		return []string{logged}
 	}
 	times := regexp.MustCompile(`toDateTime\((\d+)\)`).FindAllStringSubmatch(logged, 2)
 	if len(times) < 2 {
@@ -228,20 +248,25 @@ func forCurrentServer(m *config.Model, logged string) string {
 	to, _ := strconv.ParseInt(times[1][1], 10, 64)
 	w := chquery.Window{From: time.Unix(from, 0), To: time.Unix(to, 0)}
 	flat := func(s string) string { return strings.Join(strings.Fields(s), " ") }
-	for _, build := range []func(*config.Model, chquery.Source) (chquery.Query, error){chquery.ClassificationQuery, chquery.ClassificationByNameQuery} {
-		old, err := build(m, chquery.Source{Window: w, ReadOnce: true})
-		check(err)
-		text, err := compat.Bind(old.SQL, old.Args...)
-		check(err)
-		if flat(text) != flat(logged) {
-			continue
-		}
-		cur, err := build(m, chquery.Source{Window: w})
-		check(err)
-		text, err = compat.Bind(cur.SQL, cur.Args...)
+	bind := func(q chquery.Query) string {
+		text, err := compat.Bind(q.SQL, q.Args...)
 		check(err)
 		return text
 	}
+	vq, err := chquery.LabelVolumeQuery(m, chquery.Source{Window: w})
+	check(err)
+	var v chquery.LabelVolume
+	check(srv.Conn().QueryRow(context.Background(), bind(vq)).Scan(&v.Labels, &v.Predictions))
+	for _, build := range []func(*config.Model, chquery.Source) (chquery.Query, error){chquery.ClassificationQuery, chquery.ClassificationByNameQuery} {
+		old, err := build(m, chquery.Source{Window: w, ReadOnce: true})
+		check(err)
+		if flat(bind(old)) != flat(logged) {
+			continue
+		}
+		cur, err := build(m, chquery.Source{Window: w, ReadOnce: !v.FilterPays()})
+		check(err)
+		return []string{bind(vq), bind(cur)}
+	}
 	check(fmt.Errorf("the logged join is not the builders' 18.16 form:\n%s", logged))
-	return ""
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -275,6 +276,31 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 				compareScrapes(t, gatherSettled(t, target, settled), wantSegments)
 			})
 		}
+		// The counts that decide the label side's filter on current
+		// releases (chquery.Client.FilterLabels), through the Distributed
+		// tables, are one server's.
+		t.Run(l.db+"/label volume", func(t *testing.T) {
+			ctx := context.Background()
+			target := loadTarget(t, l.config(servers[0].Addr(), ""))
+			for _, m := range singleTarget.Config.Models {
+				if m.GroundTruth == nil {
+					continue
+				}
+				src := chquery.Source{Window: performanceWindow(&m, scrapeNow)}
+				one, err := singleTarget.Client.LabelVolume(ctx, &m, src, "test")
+				if err != nil {
+					t.Fatal(err)
+				}
+				dm := target.Config.Models[slices.IndexFunc(target.Config.Models, func(d config.Model) bool { return d.Name == m.Name })]
+				got, err := target.Client.LabelVolume(ctx, &dm, src, "test")
+				if err != nil || got != one {
+					t.Errorf("model %s: %+v (%v) through Distributed tables, %+v on one server", m.Name, got, err, one)
+				}
+				if one.Predictions == 0 || one.Labels == 0 {
+					t.Errorf("model %s: %+v: an empty side proves little", m.Name, one)
+				}
+			}
+		})
 	}
 
 	colo, repl := layouts[0], layouts[2]

@@ -3,8 +3,10 @@ package chquery
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -50,4 +52,21 @@ func (c *answeredConn) Read(p []byte) (int, error) {
 		c.answered.Store(true)
 	}
 	return n, err
+}
+
+// SyscallConn exposes the socket, so that clickhouse-go can check an idle
+// connection before it hands it out again: a non-blocking read that sees
+// the server's end closed. Hidden behind this wrapper, every connection the
+// pool kept across a ClickHouse restart failed the next query given it, one
+// scrape after another.
+func (c *answeredConn) SyscallConn() (syscall.RawConn, error) {
+	conn := c.Conn
+	if t, ok := conn.(*tls.Conn); ok {
+		conn = t.NetConn()
+	}
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.New("not a socket")
+	}
+	return sc.SyscallConn()
 }

@@ -30,7 +30,8 @@
 //     ROC AUC comes from a score histogram;
 //   - joined subqueries without an alias (rejected by current releases);
 //   - round() for score buckets (ties away from zero on 18.16, to even now):
-//     floor(x + 0.5) instead;
+//     floor(x + 0.5) instead, as the truncation of the clamped score
+//     (clampedBucketSQL);
 //   - subnormal float literals (a syntax error on 18.16): written as an exact
 //     product;
 //   - empty array literals (Array(Nothing), rejected by has/indexOf on 18.16);

@@ -48,12 +48,19 @@ func classScoreInner(ids *identifiers, m *config.Model, predicted string) ([]str
 	return exprs, args
 }
 
-// bucketSQL is the score bucket of x (scoreBucket), the bucket
-// ClassificationQuery's floor gives: the clamped score is non-negative, so
-// truncating to an integer is the floor, and the one conversion is cheaper
-// than floor and a cast (docs/benchmarks.md, "The score bucket's form").
+// bucketSQL is the score bucket of x (scoreBucket): x clamped to [0, 1],
+// then clampedBucketSQL.
 func bucketSQL(x string) string {
-	return fmt.Sprintf("toUInt16(greatest(least(%s, 1.), 0.) * %d + 0.5)", x, ScoreBuckets)
+	return clampedBucketSQL("greatest(least(" + x + ", 1.), 0.)")
+}
+
+// clampedBucketSQL is the score bucket of clamped, a score already clamped
+// to [0, 1]: the floor of clamped · ScoreBuckets + 0.5. The clamped score is
+// non-negative, so truncating to an integer is the floor, and the one
+// conversion is cheaper than floor and a cast (docs/benchmarks.md, "The
+// score bucket's form").
+func clampedBucketSQL(clamped string) string {
+	return fmt.Sprintf("toUInt16(%s * %d + 0.5)", clamped, ScoreBuckets)
 }
 
 // classScoreSQL renders WindowQuery's inner expressions for a multiclass

@@ -204,11 +204,11 @@ func TestStateKeysOnTheServer(t *testing.T) {
 	}
 }
 
-// The score bucket is computed in three places that must agree: bucketSQL
-// (the window pass's score keys, the class score joins), the binary join's
-// floor form (ClassificationQuery) and scoreBucket (the Go twins). Scores on
-// and next to every half-bucket boundary, where rounding could tip one way
-// or the other, get the same bucket from all three on the server.
+// The server's score bucket (bucketSQL: the window pass's score keys, the
+// joins' buckets) is the floor of the clamped score · ScoreBuckets + 0.5,
+// written out here as floor and a cast, and scoreBucket's (the Go twin).
+// Scores on and next to every half-bucket boundary, where rounding could tip
+// one way or the other, get the same bucket from all three.
 func TestScoreBucketOnTheServer(t *testing.T) {
 	ctx := context.Background()
 	var scores []float64

@@ -30,7 +30,8 @@ const busyNumeric, busyCategorical = 20, 5
 
 // loggedQuery is one query of a scrape as ClickHouse logged it.
 type loggedQuery struct {
-	name string // the query's name, from its query_id
+	id   string // the exporter's name for it, the end of its query_id
+	name string // id and which of that concern's queries it is (describeQuery)
 	sql  string
 	took time.Duration // on 18.16, from the log
 }
@@ -110,7 +111,7 @@ func (b *bench) busy(n, rounds int) busyResult {
 	for i, q := range logged {
 		for _, sql := range forCurrentServer(srv, &cfg.Models[0], q.sql) {
 			if sql != q.sql {
-				queries = append(queries, timing{name: "exporter: " + describeQuery(strings.SplitN(q.name, ":", 2)[0], sql)})
+				queries = append(queries, timing{name: "exporter: " + describeQuery(q.id, sql)})
 			} else {
 				queries = append(queries, r.queries[i])
 			}
@@ -160,7 +161,7 @@ func loggedScrape(srv *chtest.Server, since time.Time) []loggedQuery {
 		}
 		var seq int
 		fmt.Sscan(parts[2], &seq)
-		out = append(out, entry{seq, parts[3], loggedQuery{name: describeQuery(parts[4], sql), sql: sql, took: time.Duration(ms) * time.Millisecond}})
+		out = append(out, entry{seq, parts[3], loggedQuery{id: parts[4], name: describeQuery(parts[4], sql), sql: sql, took: time.Duration(ms) * time.Millisecond}})
 	}
 	check(rows.Err())
 	slices.SortFunc(out, func(a, b entry) int { return a.seq - b.seq })

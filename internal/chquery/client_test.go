@@ -22,7 +22,14 @@ func TestMain(m *testing.M) { chtest.Main(m, &server) }
 
 func testClient(t testing.TB) *Client {
 	t.Helper()
-	cfg, err := config.Parse([]byte("clickhouse: {addr: [\"" + server.Addr() + "\"]}\nmodels: [{name: m, task: regression, predictions: {table: t, timestamp: ts, id: id, prediction: p}}]\n"))
+	return clientOf(t, server.Addr())
+}
+
+// clientOf is a client of the server at addr with the default settings,
+// closed when the test ends.
+func clientOf(t testing.TB, addr string) *Client {
+	t.Helper()
+	cfg, err := config.Parse([]byte("clickhouse: {addr: [\"" + addr + "\"]}\nmodels: [{name: m, task: regression, predictions: {table: t, timestamp: ts, id: id, prediction: p}}]\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

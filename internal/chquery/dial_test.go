@@ -2,11 +2,8 @@ package chquery
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
-
-	"github.com/prometheus/common/promslog"
 
 	"github.com/mlmon/mlmon/internal/chtest"
 	"github.com/mlmon/mlmon/internal/config"
@@ -21,19 +18,12 @@ func TestPoolDropsTheConnectionsOfARestartedServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Stop()
-	cfg, err := config.Parse([]byte(fmt.Sprintf("clickhouse: {addr: [%q], max_parallel_queries: 4}\nmodels: [{name: m, task: regression, predictions: {table: t, timestamp: ts, id: id, prediction: p}}]\n", srv.Addr())))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Open(cfg.ClickHouse, promslog.NewNopLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	// Four queries at once leave four connections in the pool.
+	c := clientOf(t, srv.Addr())
+	// As many queries at once as the default max_parallel_queries leave as
+	// many connections in the pool.
 	wave := func() []error {
 		var wg sync.WaitGroup
-		errs := make([]error, 4)
+		errs := make([]error, config.DefaultMaxParallelQueries)
 		for i := range errs {
 			wg.Add(1)
 			go func() {

@@ -497,10 +497,8 @@ func (c *Client) Window(ctx context.Context, m *config.Model, src Source, cols [
 	if err := <-gridDone; err != nil {
 		return WindowStats{}, err
 	}
-	for i, col := range cols {
-		if col.Numeric && withGrid {
-			ws.Columns[i].Grid = grids[i]
-		}
+	for i := range cols {
+		ws.Columns[i].Grid = grids[i] // nil but for numeric columns
 	}
 	return ws, nil
 }

@@ -172,6 +172,20 @@ func (p *proc) metrics(timeout string) map[string]float64 {
 	return parseMetrics(p.t, body)
 }
 
+// logsOnceContaining returns the log once it contains s, or as it is after
+// within. The exporter's output reaches the buffer through os/exec's copying
+// goroutine, so a line written before a scrape's answer may arrive after it.
+func (p *proc) logsOnceContaining(s string, within time.Duration) string {
+	deadline := time.Now().Add(within)
+	for {
+		logs := p.logs.String()
+		if strings.Contains(logs, s) || time.Now().After(deadline) {
+			return logs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // logLines parses the log: every line must be a JSON object.
 func (p *proc) logLines() []map[string]any {
 	p.t.Helper()

@@ -340,7 +340,7 @@ func TestClickHouseTLSPasswordAndReadOnly(t *testing.T) {
 			if v := got[`mlmon_predictions{model="m",window="current"}`]; c.up == 1 && v != 3000 {
 				t.Errorf("mlmon_predictions = %v, want 3000", v)
 			}
-			logs := exp.logs.String()
+			logs := exp.logsOnceContaining(c.logs, 2*time.Second)
 			for _, l := range logsWith(exp.logLines(), map[string]string{"msg": "clickhouse unreachable"}) {
 				t.Logf("logged: %v", l["err"])
 				break

@@ -32,6 +32,10 @@
 //   - round() for score buckets (ties away from zero on 18.16, to even now):
 //     floor(x + 0.5) instead, as the truncation of the clamped score
 //     (clampedBucketSQL);
+//   - if() around a conversion in the state keys: current releases evaluate
+//     such a branch lazily, row by row (short_circuit_function_evaluation),
+//     and refuse to convert NaN to an integer; the score keys multiply by the
+//     finite flag, and the bucket's clamp takes NaN to 0 (bucketSQL);
 //   - subnormal float literals (a syntax error on 18.16): written as an exact
 //     product;
 //   - empty array literals (Array(Nothing), rejected by has/indexOf on 18.16);

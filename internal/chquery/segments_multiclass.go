@@ -89,7 +89,7 @@ func (k windowSegmentKeys) classKeys() uint64 {
 
 // classInnerSQL renders, once per row and class c, the row's state in a
 // slot's class score histograms, mlmon_mq<c> (0 when some score is not
-// finite), from classScoreSQL's aliases: every segment column moves it to
+// finite: the flag multiplies, as in stateKeys.scoreSQL), from classScoreSQL's aliases: every segment column moves it to
 // its slot (classKeysSQL).
 func (k windowSegmentKeys) classInnerSQL() []string {
 	if !k.classScored() {
@@ -97,7 +97,7 @@ func (k windowSegmentKeys) classInnerSQL() []string {
 	}
 	var out []string
 	for c := range k.layout.classes {
-		out = append(out, fmt.Sprintf("%s(if(mlmon_mf, 1 + (mlmon_mi * %d + %d) * %d + %s, 0)) AS mlmon_mq%d",
+		out = append(out, fmt.Sprintf("%s(mlmon_mf * (1 + (mlmon_mi * %d + %d) * %d + %s)) AS mlmon_mq%d",
 			k.keyType(), k.layout.classes, c, SegmentScoreBuckets+1, segmentBucketSQL("mlmon_mc"+strconv.Itoa(c)), c))
 	}
 	return out

@@ -88,12 +88,18 @@ func (k stateKeys) categorySQL(i int, col string) string {
 
 // scoreSQL renders the score histogram's key of the score x (a Float64 with
 // NULL as NaN) and the predicted class predicted, with one placeholder for
-// the positive class. Bucketed as ClassificationQuery buckets (bucketSQL;
-// the conversion of a NaN is computed by if() and discarded, as there).
+// the positive class: base when x is not finite, else base + 1 + the
+// class's and the bucket's offsets (bucketSQL, as ClassificationQuery
+// buckets). The finite flag multiplies instead of choosing with if():
+// current releases evaluate an if() whose branch holds a conversion
+// lazily (short_circuit_function_evaluation), row by row and outside the
+// compiled expressions, and that doubled the multiclass drift pass on
+// ClickHouse 26 (docs/benchmarks.md, "The score keys without if()"). The
+// bucket of a non-finite score is computed, well-defined, and multiplied
+// by 0.
 func (k stateKeys) scoreSQL(x, predicted string) string {
-	base := k.scoreBase()
-	return fmt.Sprintf("%s(if(isFinite(%s), %d + %d * (%s = ?) + %s, %d))",
-		k.keyType(), x, base+1, ScoreBuckets+1, predicted, bucketSQL(x), base)
+	return fmt.Sprintf("%s(%d + isFinite(%s) * (1 + %d * (%s = ?) + %s))",
+		k.keyType(), k.scoreBase(), x, ScoreBuckets+1, predicted, bucketSQL(x))
 }
 
 // windowState is one key decoded.

@@ -13,7 +13,7 @@ SELECT mlmon_pred,
   0. AS mlmon_ll,
   0. AS mlmon_brier,
   toUInt64(toUnixTimestamp(max(mlmon_lts))) AS mlmon_lts_max,
-  tupleElement(sumMap(if((mlmon_matched = 1 AND mlmon_mf) AS mlmon_csok, [toUInt32(0 + toUInt16(greatest(least(mlmon_mc0, 1.), 0.) * 1000 + 0.5)), toUInt32(1001 + toUInt16(greatest(least(mlmon_mc1, 1.), 0.) * 1000 + 0.5)), toUInt32(2002 + toUInt16(greatest(least(mlmon_mc2, 1.), 0.) * 1000 + 0.5))], emptyArrayUInt32()), if(mlmon_csok, [toUInt64(1), toUInt64(1), toUInt64(1)], emptyArrayUInt64())) AS mlmon_cs, 1) AS mlmon_csk,
+  tupleElement(sumMap(if((mlmon_matched = 1 AND mlmon_mf) AS mlmon_csok, [toUInt32(0 + toUInt16(if(mlmon_mc0 > 0., least(mlmon_mc0, 1.), 0.) * 1000 + 0.5)), toUInt32(1001 + toUInt16(if(mlmon_mc1 > 0., least(mlmon_mc1, 1.), 0.) * 1000 + 0.5)), toUInt32(2002 + toUInt16(if(mlmon_mc2 > 0., least(mlmon_mc2, 1.), 0.) * 1000 + 0.5))], emptyArrayUInt32()), if(mlmon_csok, [toUInt64(1), toUInt64(1), toUInt64(1)], emptyArrayUInt64())) AS mlmon_cs, 1) AS mlmon_csk,
   tupleElement(mlmon_cs, 2) AS mlmon_csn
 FROM `db`.`predictions`
 GLOBAL ANY LEFT JOIN (

@@ -15,9 +15,10 @@ FROM (
     indexOf(['browse', 'buy', 'leave'], ifNull(toString(`prediction`), '')) AS mlmon_mp,
     if(mlmon_mp = 0, 3, mlmon_mp - 1) AS mlmon_mi,
     (isFinite(mlmon_mc0) AND isFinite(mlmon_mc1) AND isFinite(mlmon_mc2)) AS mlmon_mf,
-    toUInt16(if(mlmon_mf, 36 + (mlmon_mi * 3 + 0) * 1001 + toUInt16(greatest(least(mlmon_mc0, 1.), 0.) * 1000 + 0.5), 35)) AS mlmon_mk0,
-    toUInt16(if(mlmon_mf, 36 + (mlmon_mi * 3 + 1) * 1001 + toUInt16(greatest(least(mlmon_mc1, 1.), 0.) * 1000 + 0.5), 35)) AS mlmon_mk1,
-    toUInt16(if(mlmon_mf, 36 + (mlmon_mi * 3 + 2) * 1001 + toUInt16(greatest(least(mlmon_mc2, 1.), 0.) * 1000 + 0.5), 35)) AS mlmon_mk2,
+    1 + mlmon_mi * 3003 AS mlmon_mo,
+    toUInt16(35 + mlmon_mf * (mlmon_mo + toUInt16(if(mlmon_mc0 > 0., least(mlmon_mc0, 1.), 0.) * 1000 + 0.5))) AS mlmon_mk0,
+    toUInt16(35 + mlmon_mf * (mlmon_mo + 1001 + toUInt16(if(mlmon_mc1 > 0., least(mlmon_mc1, 1.), 0.) * 1000 + 0.5))) AS mlmon_mk1,
+    toUInt16(35 + mlmon_mf * (mlmon_mo + 2002 + toUInt16(if(mlmon_mc2 > 0., least(mlmon_mc2, 1.), 0.) * 1000 + 0.5))) AS mlmon_mk2,
     arrayJoin([toUInt16(0), mlmon_s0, mlmon_s1, mlmon_s2, mlmon_s3, mlmon_mk0, mlmon_mk1, mlmon_mk2]) AS mlmon_k
   FROM `db`.`predictions`
   WHERE `model` = 'churn'

@@ -10,7 +10,7 @@ FROM (
     toUInt16(if(isFinite(mlmon_x2), 23 + (mlmon_x2 >= toFloat64(1000)), 21)) AS mlmon_s2,
     toUInt16(if(isNull(`region`), 28, 28 + 1 + transform(cityHash64(ifNull(toString(`region`), '')), [14111289662691354718], [2], 0))) AS mlmon_s3,
     ifNull(toFloat64(`score`), nan) AS mlmon_sc,
-    toUInt16(if(isFinite(mlmon_sc), 36 + 1001 * (ifNull(toString(`prediction`), '') = '1') + toUInt16(greatest(least(mlmon_sc, 1.), 0.) * 1000 + 0.5), 35)) AS mlmon_ss,
+    toUInt16(35 + isFinite(mlmon_sc) * (1 + 1001 * (ifNull(toString(`prediction`), '') = '1') + toUInt16(if(mlmon_sc > 0., least(mlmon_sc, 1.), 0.) * 1000 + 0.5))) AS mlmon_ss,
     arrayJoin([toUInt16(0), mlmon_s0, mlmon_s1, mlmon_s2, mlmon_s3, mlmon_ss]) AS mlmon_k
   FROM `db`.`predictions`
   WHERE `model` = 'churn'

@@ -15,15 +15,16 @@ FROM (
     indexOf(['browse', 'buy', 'leave'], ifNull(toString(`prediction`), '')) AS mlmon_mp,
     if(mlmon_mp = 0, 3, mlmon_mp - 1) AS mlmon_mi,
     (isFinite(mlmon_mc0) AND isFinite(mlmon_mc1) AND isFinite(mlmon_mc2)) AS mlmon_mf,
-    toUInt16(if(mlmon_mf, 36 + (mlmon_mi * 3 + 0) * 1001 + toUInt16(greatest(least(mlmon_mc0, 1.), 0.) * 1000 + 0.5), 35)) AS mlmon_mk0,
-    toUInt16(if(mlmon_mf, 36 + (mlmon_mi * 3 + 1) * 1001 + toUInt16(greatest(least(mlmon_mc1, 1.), 0.) * 1000 + 0.5), 35)) AS mlmon_mk1,
-    toUInt16(if(mlmon_mf, 36 + (mlmon_mi * 3 + 2) * 1001 + toUInt16(greatest(least(mlmon_mc2, 1.), 0.) * 1000 + 0.5), 35)) AS mlmon_mk2,
+    1 + mlmon_mi * 3003 AS mlmon_mo,
+    toUInt16(35 + mlmon_mf * (mlmon_mo + toUInt16(if(mlmon_mc0 > 0., least(mlmon_mc0, 1.), 0.) * 1000 + 0.5))) AS mlmon_mk0,
+    toUInt16(35 + mlmon_mf * (mlmon_mo + 1001 + toUInt16(if(mlmon_mc1 > 0., least(mlmon_mc1, 1.), 0.) * 1000 + 0.5))) AS mlmon_mk1,
+    toUInt16(35 + mlmon_mf * (mlmon_mo + 2002 + toUInt16(if(mlmon_mc2 > 0., least(mlmon_mc2, 1.), 0.) * 1000 + 0.5))) AS mlmon_mk2,
     if(isNull(`country`), 0, transform(cityHash64(ifNull(toString(`country`), '')), [2189351583369200304, 14134466428462191038, 11801193706113446076], [1, 2, 3], 0)) AS mlmon_g0,
     if(isNull(`app_version`), 0, transform(cityHash64(ifNull(toString(`app_version`), '')), [1227058556945508336], [1], 0)) AS mlmon_g1,
     toUInt8(0) AS mlmon_g2,
-    toUInt16(if(mlmon_mf, 1 + (mlmon_mi * 3 + 0) * 51 + intDiv(toUInt16(greatest(least(mlmon_mc0, 1.), 0.) * 1000 + 0.5) + 10, 20), 0)) AS mlmon_mq0,
-    toUInt16(if(mlmon_mf, 1 + (mlmon_mi * 3 + 1) * 51 + intDiv(toUInt16(greatest(least(mlmon_mc1, 1.), 0.) * 1000 + 0.5) + 10, 20), 0)) AS mlmon_mq1,
-    toUInt16(if(mlmon_mf, 1 + (mlmon_mi * 3 + 2) * 51 + intDiv(toUInt16(greatest(least(mlmon_mc2, 1.), 0.) * 1000 + 0.5) + 10, 20), 0)) AS mlmon_mq2,
+    toUInt16(mlmon_mf * (1 + (mlmon_mi * 3 + 0) * 51 + intDiv(toUInt16(if(mlmon_mc0 > 0., least(mlmon_mc0, 1.), 0.) * 1000 + 0.5) + 10, 20))) AS mlmon_mq0,
+    toUInt16(mlmon_mf * (1 + (mlmon_mi * 3 + 1) * 51 + intDiv(toUInt16(if(mlmon_mc1 > 0., least(mlmon_mc1, 1.), 0.) * 1000 + 0.5) + 10, 20))) AS mlmon_mq1,
+    toUInt16(mlmon_mf * (1 + (mlmon_mi * 3 + 2) * 51 + intDiv(toUInt16(if(mlmon_mc2 > 0., least(mlmon_mc2, 1.), 0.) * 1000 + 0.5) + 10, 20))) AS mlmon_mq2,
     arrayJoin([toUInt16(0), mlmon_s0, mlmon_s1, mlmon_s2, mlmon_s3, mlmon_mk0, mlmon_mk1, mlmon_mk2, toUInt16(mlmon_s1 + 12034 + mlmon_g0 * 7), toUInt16(mlmon_s1 + 12062 + mlmon_g1 * 7), toUInt16(mlmon_s1 + 12076 + mlmon_g2 * 7), toUInt16(mlmon_mq0 + 12097 + mlmon_g0 * 613), toUInt16(mlmon_mq1 + 12097 + mlmon_g0 * 613), toUInt16(mlmon_mq2 + 12097 + mlmon_g0 * 613), toUInt16(mlmon_mq0 + 14549 + mlmon_g1 * 613), toUInt16(mlmon_mq1 + 14549 + mlmon_g1 * 613), toUInt16(mlmon_mq2 + 14549 + mlmon_g1 * 613), toUInt16(mlmon_mq0 + 15775 + mlmon_g2 * 613), toUInt16(mlmon_mq1 + 15775 + mlmon_g2 * 613), toUInt16(mlmon_mq2 + 15775 + mlmon_g2 * 613)]) AS mlmon_k
   FROM `db`.`predictions`
   WHERE `model` = 'churn'

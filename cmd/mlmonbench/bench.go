@@ -211,6 +211,20 @@ func (b *bench) exec(q string) {
 	rows.Close()
 }
 
+// cost is what one query took: its wall time, and the CPU time the server
+// spent on it.
+type cost struct{ wall, cpu time.Duration }
+
+// medianCost is the median wall time and the median CPU time of cs, each
+// taken on its own.
+func medianCost(cs []cost) cost {
+	var walls, cpus []time.Duration
+	for _, c := range cs {
+		walls, cpus = append(walls, c.wall), append(cpus, c.cpu)
+	}
+	return cost{wall: median(walls), cpu: median(cpus)}
+}
+
 func median(ds []time.Duration) time.Duration {
 	if len(ds) == 0 {
 		return 0
@@ -276,6 +290,9 @@ type scenario struct {
 	modelKeys []string
 	join      string // ground_truth.distributed_join, "" for the default
 	models    int    // 0: the default three
+	// config, when set, is the configuration's models list, instead of
+	// models binary models over tables; its first model must be m0.
+	config string
 }
 
 // scraped is what the exporter's scrapes of one scenario cost.
@@ -286,6 +303,7 @@ type scraped struct {
 	readRows       float64       // ClickHouse rows read per warm scrape, from the cost counters
 	bytesPerScrape int64         // ClickHouse sent the exporter per warm scrape
 	rssMiB         float64
+	last           string // the last scrape's metrics
 }
 
 // scrape runs the exporter on sc: a cold scrape, then b.scrapes warm ones,
@@ -309,6 +327,10 @@ func (b *bench) scrape(numeric, categorical int, sc scenario, between func()) sc
 		n = models
 	}
 	for m := range n {
+		if sc.config != "" {
+			cfg.WriteString(sc.config)
+			break
+		}
 		fmt.Fprintf(&cfg, `  - name: m%d
     task: binary_classification
     positive_class: "1"
@@ -368,7 +390,7 @@ func (b *bench) scrape(numeric, categorical int, sc scenario, between func()) sc
 		ds, cpus = append(ds, time.Since(start)), append(cpus, b.serverCPU()-before)
 		bytes += proxy.received.Load() - got
 	}
-	r.warm, r.cpu = median(ds), median(cpus)
+	r.warm, r.cpu, r.last = median(ds), median(cpus), last
 	// Each scrape's counters include its own queries, so the difference
 	// between the first and the last covers the b.scrapes scrapes after the
 	// first.

@@ -65,18 +65,25 @@ const usersLoggingQueries = `<yandex>
     <read_rows>0</read_rows><execution_time>0</execution_time></interval></default></quotas>
 </yandex>`
 
-// busy measures the scenario at n rows on a server of its own (with the
-// query log on).
-func (b *bench) busy(n, rounds int) busyResult {
-	dir := filepath.Join(b.dir, fmt.Sprintf("busy-%d", n))
+// loggingQueries is b on a server of its own in dir, with the query log on.
+func (b *bench) loggingQueries(dir string) bench {
 	check(os.MkdirAll(dir, 0o755))
 	users := filepath.Join(dir, "users.xml")
 	check(os.WriteFile(users, []byte(usersLoggingQueries), 0o644))
 	srv, err := chtest.StartWith(filepath.Join(dir, "clickhouse"), chtest.Options{Overrides: []string{"--users_config=" + users}})
 	check(err)
-	defer srv.Stop()
 	bb := *b
 	bb.srv, bb.others = srv, nil
+	return bb
+}
+
+// busy measures the scenario at n rows on a server of its own (with the
+// query log on).
+func (b *bench) busy(n, rounds int) busyResult {
+	dir := filepath.Join(b.dir, fmt.Sprintf("busy-%d", n))
+	bb := b.loggingQueries(dir)
+	srv := bb.srv
+	defer srv.Stop()
 
 	now := time.Now().Truncate(time.Second)
 	from := now.Add(-24 * time.Hour)
@@ -126,10 +133,10 @@ func (b *bench) busy(n, rounds int) busyResult {
 		return r
 	}
 	for i := range floor {
-		r.floor[i].recent = floor[i]
+		r.floor[i].recent = floor[i].wall
 	}
 	for i := range scrape {
-		r.queries[i].recent = scrape[i]
+		r.queries[i].recent = scrape[i].wall
 	}
 	return r
 }

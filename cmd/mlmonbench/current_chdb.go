@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/mlmon/mlmon/internal/compat"
@@ -21,8 +22,10 @@ const warmUpRounds = 3
 
 // onCurrent seeds the same rows into chDB (ClickHouse 26, in this process)
 // and times the floor queries and the scrape's queries there: each
-// warmUpRounds times to warm up, then rounds times, one at a time; medians.
-func onCurrent(dir string, seed, floor, scrape []string, rounds int) (floorTimes, scrapeTimes []time.Duration, err error) {
+// warmUpRounds times to warm up, then rounds times, one at a time; medians
+// of the wall time and of the process's CPU time (chDB's threads: this
+// process does nothing else meanwhile).
+func onCurrent(dir string, seed, floor, scrape []string, rounds int) (floorCosts, scrapeCosts []cost, err error) {
 	lib, err := compat.LibChDB()
 	if err != nil {
 		return nil, nil, err
@@ -38,33 +41,41 @@ func onCurrent(dir string, seed, floor, scrape []string, rounds int) (floorTimes
 	if err := db.Exec(seed...); err != nil {
 		return nil, nil, err
 	}
-	time1 := func(q string) (time.Duration, error) {
-		start := time.Now()
+	time1 := func(q string) (cost, error) {
+		cpu0, start := processCPU(), time.Now()
 		if _, err := db.Raw(q, "Null"); err != nil {
-			return 0, fmt.Errorf("chDB: %w\n%s", err, q)
+			return cost{}, fmt.Errorf("chDB: %w\n%s", err, q)
 		}
-		return time.Since(start), nil
+		return cost{wall: time.Since(start), cpu: processCPU() - cpu0}, nil
 	}
 	qs := append(append([]string{}, floor...), scrape...)
-	samples := make([][]time.Duration, len(qs))
+	samples := make([][]cost, len(qs))
 	for round := range rounds + warmUpRounds {
 		// Round-robin, so that every query meets the same machine.
 		for i, q := range qs {
-			d, err := time1(q)
+			c, err := time1(q)
 			if err != nil {
 				return nil, nil, err
 			}
 			if round >= warmUpRounds {
-				samples[i] = append(samples[i], d)
+				samples[i] = append(samples[i], c)
 			}
 		}
 	}
 	for i := range qs {
 		if i < len(floor) {
-			floorTimes = append(floorTimes, median(samples[i]))
+			floorCosts = append(floorCosts, medianCost(samples[i]))
 		} else {
-			scrapeTimes = append(scrapeTimes, median(samples[i]))
+			scrapeCosts = append(scrapeCosts, medianCost(samples[i]))
 		}
 	}
-	return floorTimes, scrapeTimes, nil
+	return floorCosts, scrapeCosts, nil
+}
+
+// processCPU is the CPU time this process (and chDB's threads in it) has
+// used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	check(syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -7,6 +7,9 @@
 // then a 24 h window scraped from the predictions and from the per-minute
 // aggregates of deploy/clickhouse/preaggregate.sql; then the same rows on
 // one server and on Distributed tables over two shards, co-located and not.
+// Built with -tags chdb, it also runs the SQL of a scrape logged by 18.16 on
+// ClickHouse 26 in this process: for one busy model against the same floor,
+// and for two models with and without the label-free estimate.
 //
 //	go run ./cmd/mlmonbench                      # default sizes
 //	go run ./cmd/mlmonbench --rows=1000000 --features=25 --naive=false --preagg-rows=0

@@ -20,6 +20,7 @@ func main() {
 		naive        = kingpin.Flag("naive", "Also run the naive peer.").Default("true").Bool()
 		preaggRows   = kingpin.Flag("preagg-rows", "Rows over 24 h for the pre-aggregation comparison, comma-separated sizes (0: skip it).").Default("10000000").String()
 		busyRows     = kingpin.Flag("busy-rows", "Predictions of one busy model over 24 h, comma-separated sizes, measured on 18.16 and (built with -tags chdb) ClickHouse 26 (0: skip it).").Default("3000000").String()
+		estimateRows = kingpin.Flag("estimate-rows", "Predictions per model in the last hour for the label-free estimate's cost, on 18.16 and (built with -tags chdb) ClickHouse 26 (0: skip it).").Default("1000000").Int()
 		clusterRows  = kingpin.Flag("cluster-rows", "Rows in the current window for the one-server against two-shards comparison (0: skip it).").Default("1000000").Int()
 		keep         = kingpin.Flag("keep", "Keep the ClickHouse data directory.").Bool()
 	)
@@ -68,6 +69,10 @@ func main() {
 			busy = append(busy, b.busy(n, *scrapes))
 		}
 	}
+	var est []estimateResult
+	if *estimateRows > 0 {
+		est = append(est, b.estimate(*estimateRows, *scrapes))
+	}
 	var pre []preaggResult
 	for _, n := range preaggSizes {
 		pre = append(pre, b.preaggregated(n, maxF-maxF/5, maxF/5))
@@ -82,6 +87,9 @@ func main() {
 	}
 	for _, r := range busy {
 		printBusy(os.Stdout, r)
+	}
+	for _, r := range est {
+		printEstimate(os.Stdout, r)
 	}
 	for _, r := range pre {
 		printPreagg(os.Stdout, r)

@@ -145,6 +145,18 @@ models:
 	for _, v := range variants {
 		b.ReportMetric(median(cpu[v.name]), "server-cpu-s/"+v.name)
 	}
+	// The machine's speed drifts between rounds more than the estimate
+	// costs: the median of each round's ratio compares scrapes that ran
+	// side by side.
+	ratio := func(with, without string) float64 {
+		var rs []float64
+		for i := range cpu[with] {
+			rs = append(rs, cpu[with][i]/cpu[without][i])
+		}
+		return median(rs)
+	}
+	b.ReportMetric(ratio("binary+estimate", "binary"), "ratio/binary-estimate")
+	b.ReportMetric(ratio("multiclass+scores+estimate", "multiclass+scores"), "ratio/multiclass-estimate")
 	b.Logf("server CPU per scrape, each round: %v", cpu)
 }
 

@@ -311,15 +311,7 @@ type scraped struct {
 func (b *bench) scrape(numeric, categorical int, sc scenario, between func()) scraped {
 	proxy := newProxy(b.srv.Addr())
 	defer proxy.ln.Close()
-	_, names := columns(numeric, categorical)
-	var features strings.Builder
-	for i, n := range names {
-		typ := "numeric"
-		if i >= numeric {
-			typ = "categorical"
-		}
-		fmt.Fprintf(&features, "      - {name: %s, type: %s}\n", n, typ)
-	}
+	features := featuresYAML(numeric, categorical)
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "clickhouse: {addr: [%q], query_timeout: 300s}\nmodels:\n", proxy.ln.Addr().String())
 	n := sc.models
@@ -338,7 +330,7 @@ func (b *bench) scrape(numeric, categorical int, sc scenario, between func()) sc
     ground_truth: {table: %s, id: request_id, label: label, timestamp: ts%s}
     features:
 %s    reference: {from: 2026-01-01T00:00:00Z, to: 2026-01-02T00:00:00Z}
-`, m, sc.predictions, sc.labels, joinKey(sc.join), features.String())
+`, m, sc.predictions, sc.labels, joinKey(sc.join), features)
 		for _, k := range sc.modelKeys {
 			fmt.Fprintf(&cfg, "    %s\n", k)
 		}
@@ -401,6 +393,21 @@ func (b *bench) scrape(numeric, categorical int, sc scenario, between func()) sc
 	r.bytesPerScrape = bytes / int64(b.scrapes)
 	r.rssMiB = peakRSS(cmd.Process.Pid)
 	return r
+}
+
+// featuresYAML is a model's features: list, the columns of columns(numeric,
+// categorical).
+func featuresYAML(numeric, categorical int) string {
+	_, names := columns(numeric, categorical)
+	var features strings.Builder
+	for i, n := range names {
+		typ := "numeric"
+		if i >= numeric {
+			typ = "categorical"
+		}
+		fmt.Fprintf(&features, "      - {name: %s, type: %s}\n", n, typ)
+	}
+	return features.String()
 }
 
 func joinKey(join string) string {

@@ -117,17 +117,8 @@ func (b *bench) estimate(n, rounds int) estimateResult {
 	fmt.Fprintf(os.Stderr, "estimate: seeding two models of %d rows in the last hour\n", n)
 	check(srv.Exec(context.Background(), seed...))
 
-	var features strings.Builder
-	_, names := columns(busyNumeric, busyCategorical)
-	for i, name := range names {
-		typ := "numeric"
-		if i >= busyNumeric {
-			typ = "categorical"
-		}
-		fmt.Fprintf(&features, "      - {name: %s, type: %s}\n", name, typ)
-	}
 	var lastStart time.Time
-	sc := scenario{tables: estimateTables, config: estimateModels(features.String())}
+	sc := scenario{tables: estimateTables, config: estimateModels(featuresYAML(busyNumeric, busyCategorical))}
 	scraped := bb.scrape(busyNumeric, busyCategorical, sc, func() { lastStart = time.Now() })
 	r := estimateResult{rows: n, legacyScrapeWarmCPU: scraped.cpu}
 	for _, m := range []string{"m0", "m1"} {

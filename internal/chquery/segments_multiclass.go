@@ -89,8 +89,9 @@ func (k windowSegmentKeys) classKeys() uint64 {
 
 // classInnerSQL renders, once per row and class c, the row's state in a
 // slot's class score histograms, mlmon_mq<c> (0 when some score is not
-// finite: the flag multiplies, as in stateKeys.scoreSQL), from classScoreSQL's aliases: every segment column moves it to
-// its slot (classKeysSQL).
+// finite: the flag multiplies, as in stateKeys.scoreSQL), from
+// classScoreSQL's aliases: every segment column moves it to its slot
+// (classKeysSQL).
 func (k windowSegmentKeys) classInnerSQL() []string {
 	if !k.classScored() {
 		return nil

@@ -9,10 +9,25 @@ import (
 	"time"
 )
 
-// killBlock is how long one block of the slow view takes: sleepEachRow over
-// a block of 65536 rows (18.16 allows at most 3 s per block). ClickHouse
-// stops a query only between blocks.
+// killBlock is how long one block of the slow view takes on an idle
+// server: sleepEachRow over a block of 65536 rows (18.16 allows at most 3 s
+// per block). ClickHouse stops a query only between blocks.
 const killBlock = 1300 * time.Millisecond
+
+// slowBlock is how long one block of the slow view takes now, and at least
+// killBlock: on a machine busy with other tests a block's sleeps stretch
+// (a query was gone 2.31 s and 2.35 s after its deadline against a bound of
+// 2.3 s, in two runs of the whole suite).
+func slowBlock(t *testing.T) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if err := server.Exec(context.Background(), "SELECT count() FROM (SELECT x FROM kill_slow LIMIT 65536)"); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	t.Logf("one block of the slow view: %s", took.Round(10*time.Millisecond))
+	return max(took, killBlock)
+}
 
 // The issue's scenario: predictions in a view that sleeps on every block,
 // labels joined to them. When a scrape's deadline passes, every query it
@@ -40,6 +55,7 @@ models:
     features: [{name: x, type: numeric}]
     reference: {offset: 1h}
 `, server.Addr(), queryTimeout))
+	block := slowBlock(t)
 	exp := runExporter(t, exporterOpts{config: path})
 
 	running := func() (scrape, background []string) {
@@ -86,10 +102,10 @@ models:
 		t.Errorf("the slow model reports success")
 	}
 	scrapeDeadline := start.Add(3500 * time.Millisecond) // 4 s less the 500 ms offset
-	waitGone("the scrape's queries", scrapeDeadline, time.Second+killBlock, func() []string { s, _ := running(); return s })
+	waitGone("the scrape's queries", scrapeDeadline, time.Second+block, func() []string { s, _ := running(); return s })
 	// The reference starts within the scrape (its drift concern), with a
 	// deadline of its own query_timeout later.
-	waitGone("the background reference", scrapeDeadline.Add(queryTimeout), time.Second+killBlock, func() []string { _, b := running(); return b })
+	waitGone("the background reference", scrapeDeadline.Add(queryTimeout), time.Second+block, func() []string { _, b := running(); return b })
 	killed := logsWith(exp.logLines(), map[string]string{"msg": "killed query", "reason": "deadline"})
 	if len(killed) == 0 {
 		t.Errorf("no kill logged:\n%s", exp.logs)
@@ -125,7 +141,7 @@ models:
 		t.Fatalf("the exporter did not exit 5 s after SIGTERM\n%s", exp.logs)
 	}
 	t.Logf("exited %s after SIGTERM", time.Since(stopped).Round(10*time.Millisecond))
-	waitGone("every query after SIGTERM", stopped, time.Second+killBlock, func() []string { s, b := running(); return append(s, b...) })
+	waitGone("every query after SIGTERM", stopped, time.Second+block, func() []string { s, b := running(); return append(s, b...) })
 	if len(logsWith(exp.logLines(), map[string]string{"msg": "killed the queries still running on close"})) == 0 {
 		t.Errorf("the exporter did not log killing its queries on exit:\n%s", exp.logs)
 	}

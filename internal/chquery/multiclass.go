@@ -48,13 +48,18 @@ func classScoreInner(ids *identifiers, m *config.Model, predicted string) ([]str
 	return exprs, args
 }
 
-// bucketSQL is the score bucket of x (scoreBucket): x clamped to [0, 1],
-// then clampedBucketSQL. The clamp takes NaN to 0, so that no NaN reaches
-// the conversion, which current releases refuse (CANNOT_CONVERT_TYPE): the
-// state keys compute the buckets of every row, unscored ones included
-// (stateKeys.scoreSQL says why).
+// bucketSQL is the score bucket of x (scoreBucket): clampSQL, then
+// clampedBucketSQL.
 func bucketSQL(x string) string {
-	return clampedBucketSQL("if(" + x + " > 0., least(" + x + ", 1.), 0.)")
+	return clampedBucketSQL(clampSQL(x))
+}
+
+// clampSQL is the score x clamped to [0, 1], NaN taken to 0, so that no NaN
+// reaches a bucket's conversion, which current releases refuse
+// (CANNOT_CONVERT_TYPE): the state keys compute the buckets of every row,
+// unscored ones included (stateKeys.scoreSQL says why).
+func clampSQL(x string) string {
+	return "if(" + x + " > 0., least(" + x + ", 1.), 0.)"
 }
 
 // clampedBucketSQL is the score bucket of clamped, a score already clamped

@@ -261,7 +261,7 @@ func classificationQuery(m *config.Model, src Source, byName bool) (Query, error
 		// nothing else.
 		sel = "mlmon_pred, " + actual + ", " + matched + ", " +
 			"if((" + scored + ") AS mlmon_scored, " +
-			"toInt32(" + clampedBucketSQL("(greatest(least(mlmon_score, 1.), 0.) AS mlmon_s)") + "), -1) AS mlmon_bucket, " +
+			"toInt32(" + clampedBucketSQL("("+clampSQL("mlmon_score")+" AS mlmon_s)") + "), -1) AS mlmon_bucket, " +
 			"count() AS mlmon_n, " +
 			"sum(if(mlmon_scored, -((toUInt8(" + positive + ") AS mlmon_y) * log(" +
 			fmt.Sprintf("greatest(least(mlmon_s, 1. - %g), %g) AS mlmon_pc", stats.LogLossEpsilon, stats.LogLossEpsilon) +

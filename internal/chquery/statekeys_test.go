@@ -204,9 +204,10 @@ func TestStateKeysOnTheServer(t *testing.T) {
 	}
 }
 
-// The server's score bucket (bucketSQL: the window pass's score keys, the
-// joins' buckets) is the floor of the clamped score · ScoreBuckets + 0.5,
-// written out here as floor and a cast, and scoreBucket's (the Go twin).
+// The server's score bucket (bucketSQL and its clampSQL: the window pass's
+// score keys, the joins' buckets) is the floor of the clamped score ·
+// ScoreBuckets + 0.5, written out here as greatest, least, floor and a cast,
+// and scoreBucket's (the Go twin).
 // Scores on and next to every half-bucket boundary, where rounding could tip
 // one way or the other, get the same bucket from all three.
 func TestScoreBucketOnTheServer(t *testing.T) {

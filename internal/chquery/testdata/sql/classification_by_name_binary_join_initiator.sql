@@ -3,7 +3,7 @@
 SELECT mlmon_pred,
   mlmon_label,
   mlmon_matched,
-  if((mlmon_matched = 1 AND isFinite(mlmon_score)) AS mlmon_scored, toInt32(toUInt16((greatest(least(mlmon_score, 1.), 0.) AS mlmon_s) * 1000 + 0.5)), -1) AS mlmon_bucket,
+  if((mlmon_matched = 1 AND isFinite(mlmon_score)) AS mlmon_scored, toInt32(toUInt16((if(mlmon_score > 0., least(mlmon_score, 1.), 0.) AS mlmon_s) * 1000 + 0.5)), -1) AS mlmon_bucket,
   count() AS mlmon_n,
   sum(if(mlmon_scored, -((toUInt8(mlmon_label = '1') AS mlmon_y) * log(greatest(least(mlmon_s, 1. - 1e-15), 1e-15) AS mlmon_pc) + (1 - mlmon_y) * log(1 - mlmon_pc)), 0.)) AS mlmon_ll,
   sum(if(mlmon_scored, pow(mlmon_s - mlmon_y, 2), 0.)) AS mlmon_brier,

@@ -311,32 +311,13 @@ type scraped struct {
 func (b *bench) scrape(numeric, categorical int, sc scenario, between func()) scraped {
 	proxy := newProxy(b.srv.Addr())
 	defer proxy.ln.Close()
-	features := featuresYAML(numeric, categorical)
-	var cfg strings.Builder
-	fmt.Fprintf(&cfg, "clickhouse: {addr: [%q], query_timeout: 300s}\nmodels:\n", proxy.ln.Addr().String())
-	n := sc.models
-	if n == 0 {
-		n = models
+	list := sc.config
+	if list == "" {
+		list = sc.binaryModels(numeric, categorical)
 	}
-	for m := range n {
-		if sc.config != "" {
-			cfg.WriteString(sc.config)
-			break
-		}
-		fmt.Fprintf(&cfg, `  - name: m%d
-    task: binary_classification
-    positive_class: "1"
-    predictions: {table: %s, timestamp: ts, id: request_id, model_column: model, prediction: prediction, score: score, latency: latency_ms, error: is_error}
-    ground_truth: {table: %s, id: request_id, label: label, timestamp: ts%s}
-    features:
-%s    reference: {from: 2026-01-01T00:00:00Z, to: 2026-01-02T00:00:00Z}
-`, m, sc.predictions, sc.labels, joinKey(sc.join), features)
-		for _, k := range sc.modelKeys {
-			fmt.Fprintf(&cfg, "    %s\n", k)
-		}
-	}
+	cfg := fmt.Sprintf("clickhouse: {addr: [%q], query_timeout: 300s}\nmodels:\n%s", proxy.ln.Addr().String(), list)
 	path := filepath.Join(b.dir, "mlmon.yml")
-	check(os.WriteFile(path, []byte(cfg.String()), 0o644))
+	check(os.WriteFile(path, []byte(cfg), 0o644))
 	addr, err := freeport.Addr()
 	check(err)
 	logFile, err := os.Create(filepath.Join(b.dir, "exporter.log"))
@@ -393,6 +374,31 @@ func (b *bench) scrape(numeric, categorical int, sc scenario, between func()) sc
 	r.bytesPerScrape = bytes / int64(b.scrapes)
 	r.rssMiB = peakRSS(cmd.Process.Pid)
 	return r
+}
+
+// binaryModels is the configuration's models list of sc without a config of
+// its own: sc.models binary models (0: the default three) over sc's tables.
+func (sc scenario) binaryModels(numeric, categorical int) string {
+	features := featuresYAML(numeric, categorical)
+	n := sc.models
+	if n == 0 {
+		n = models
+	}
+	var cfg strings.Builder
+	for m := range n {
+		fmt.Fprintf(&cfg, `  - name: m%d
+    task: binary_classification
+    positive_class: "1"
+    predictions: {table: %s, timestamp: ts, id: request_id, model_column: model, prediction: prediction, score: score, latency: latency_ms, error: is_error}
+    ground_truth: {table: %s, id: request_id, label: label, timestamp: ts%s}
+    features:
+%s    reference: {from: 2026-01-01T00:00:00Z, to: 2026-01-02T00:00:00Z}
+`, m, sc.predictions, sc.labels, joinKey(sc.join), features)
+		for _, k := range sc.modelKeys {
+			fmt.Fprintf(&cfg, "    %s\n", k)
+		}
+	}
+	return cfg.String()
 }
 
 // featuresYAML is a model's features: list, the columns of columns(numeric,

@@ -129,25 +129,25 @@ func (b *bench) estimate(n, rounds int) estimateResult {
 	cfg, err := config.Load(filepath.Join(bb.dir, "mlmon.yml"))
 	check(err)
 
-	// Each model's statements in the form each engine gets them, the drift
-	// pass in both forms, the one with the estimate first.
-	var with, without [2][]string
+	// Each model's statements in the form each engine gets them, and its
+	// drift pass without the estimate's keys.
+	var with [2][]string
 	var drift [2]int // index of the drift pass in with[m]
+	var driftWithout [2]string
 	for _, q := range loggedScrape(srv, lastStart) {
 		m := 0
 		if strings.Contains(q.sql, "`est_mc`") {
 			m = 1
 		}
 		for _, sql := range forCurrentServer(srv, &cfg.Models[m], q.sql) {
-			stripped, changed := withoutEstimate(sql)
-			if changed {
-				drift[m] = len(with[m])
+			if stripped, changed := withoutEstimate(sql); changed {
+				drift[m], driftWithout[m] = len(with[m]), stripped
 			}
-			with[m], without[m] = append(with[m], sql), append(without[m], stripped)
+			with[m] = append(with[m], sql)
 		}
 	}
 	for m := range 2 {
-		if with[m][drift[m]] == without[m][drift[m]] {
+		if driftWithout[m] == "" {
 			check(fmt.Errorf("model m%d: no drift pass with the estimate's keys among:\n%s", m, strings.Join(with[m], "\n\n")))
 		}
 		r.statements[m] = len(with[m])
@@ -156,7 +156,7 @@ func (b *bench) estimate(n, rounds int) estimateResult {
 	// m1's drift without.
 	var qs []string
 	for m := range 2 {
-		qs = append(append(qs, with[m]...), without[m][drift[m]])
+		qs = append(append(qs, with[m]...), driftWithout[m])
 	}
 	sum := func(costs []cost) (out [2]estimateCost) {
 		k := 0

@@ -1,6 +1,9 @@
 package chquery
 
 import (
+	"bytes"
+	"context"
+	"encoding/binary"
 	"math"
 	"slices"
 	"strings"
@@ -146,10 +149,31 @@ func TestWindowArgsFollowSQLOrder(t *testing.T) {
 func TestFloatLit(t *testing.T) {
 	for in, want := range map[float64]string{
 		5e-324: "toFloat64(1 * 2.2227587494850775e-162 * 2.2227587494850775e-162)",
-		0.1:    "toFloat64(0.1)", -2e-300: "toFloat64(-2e-300)", math.NaN(): "nan", math.Inf(1): "inf", math.Inf(-1): "-inf",
+		0.1:    "0.1", -2e-300: "-2e-300", 16: "16.0", -5: "-5.0", 1e6: "1e+06", math.Copysign(0, -1): "-0.0",
+		math.NaN(): "nan", math.Inf(1): "inf", math.Inf(-1): "-inf",
 	} {
 		if got := floatLit(in); got != want {
 			t.Errorf("floatLit(%v) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// The server reads each literal floatLit writes as a Float64 (an integral
+// one as well, which would otherwise be an integer and compare on another
+// path) holding exactly the value's bits.
+func TestFloatLitOnTheServer(t *testing.T) {
+	values := []float64{0.1, 16, -5, 0, math.Copysign(0, -1), 1e6, 1e21, -2e-300, 5e-324, 0x1p-1022, math.MaxFloat64,
+		-math.MaxFloat64, 90.14900000000002, math.Nextafter(99.99, 100), 1.0 / 3}
+	for _, v := range values {
+		var typ, raw string
+		row := server.Conn().QueryRow(context.Background(), "SELECT toTypeName("+floatLit(v)+"), reinterpretAsString("+floatLit(v)+")")
+		if err := row.Scan(&typ, &raw); err != nil {
+			t.Fatalf("%s: %v", floatLit(v), err)
+		}
+		// reinterpretAsString drops trailing zero bytes.
+		want := string(bytes.TrimRight(binary.LittleEndian.AppendUint64(nil, math.Float64bits(v)), "\x00"))
+		if typ != "Float64" || raw != want {
+			t.Errorf("%s: the server reads %s %x, want Float64 %x", floatLit(v), typ, raw, want)
 		}
 	}
 }

@@ -4,10 +4,10 @@ SELECT toUInt64(mlmon_k) AS mlmon_key,
   count() AS mlmon_n
 FROM (
   SELECT ifNull(toFloat64(`age`), nan) AS mlmon_x0,
-    toUInt16(if(isFinite(mlmon_x0), 8 + ((((mlmon_x0 >= toFloat64(16)) + (mlmon_x0 >= toFloat64(18))) + ((mlmon_x0 >= toFloat64(30.5)) + (mlmon_x0 >= toFloat64(45)))) + (mlmon_x0 > toFloat64(90))), 7)) AS mlmon_s0,
+    toUInt16(if(isFinite(mlmon_x0), 8 + ((((mlmon_x0 >= 16.0) + (mlmon_x0 >= 18.0)) + ((mlmon_x0 >= 30.5) + (mlmon_x0 >= 45.0))) + (mlmon_x0 > 90.0)), 7)) AS mlmon_s0,
     toUInt16(if(isNull(`plan`), 14, 14 + 1 + transform(cityHash64(ifNull(toString(`plan`), '')), [91815793529333973, 17523077741773454641, 16111778089210891605], [2, 4, 0], 1))) AS mlmon_s1,
     ifNull(toFloat64(`income`), nan) AS mlmon_x2,
-    toUInt16(if(isFinite(mlmon_x2), 23 + (mlmon_x2 >= toFloat64(1000)), 21)) AS mlmon_s2,
+    toUInt16(if(isFinite(mlmon_x2), 23 + (mlmon_x2 >= 1000.0), 21)) AS mlmon_s2,
     toUInt16(if(isNull(`region`), 28, 28 + 1 + transform(cityHash64(ifNull(toString(`region`), '')), [14111289662691354718], [2], 0))) AS mlmon_s3,
     arrayJoin([toUInt16(0), mlmon_s0, mlmon_s1, mlmon_s2, mlmon_s3]) AS mlmon_k
   FROM `db`.`predictions`

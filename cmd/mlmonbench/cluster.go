@@ -46,7 +46,7 @@ func (b *bench) cluster(n, numeric, categorical int) []clusterResult {
 	port := between.ln.Addr().(*net.TCPAddr).Port
 	servers, err := chtest.StartClusterWith(filepath.Join(b.dir, "cluster"), 2, chtest.Clusters{"bench": {{0}, {1}}}, chtest.ClusterOptions{
 		Via:    map[int]int{1: port},
-		UsersD: map[string]string{"log-queries.xml": "<yandex><profiles><default><log_queries>1</log_queries></default></profiles></yandex>"},
+		UsersD: map[string]string{"log-queries.xml": logQueries},
 	})
 	check(err)
 	defer chtest.StopAll(servers)

@@ -609,9 +609,9 @@ func numericExpr(ids *identifiers, col string) string {
 // exporter computed, so they are rendered exactly (shortest round-trip form)
 // rather than bound, and as Float64 literals on every version: an integral
 // value gets a ".0", since "16" would be a UInt8 literal. They are not
-// wrapped in toFloat64(): that cost the drift bins, which hold ten such
-// constants per numeric column, 30 % more on 18.16 and 17 % more on current
-// releases (docs/benchmarks.md, "Float64 literals").
+// wrapped in toFloat64(): 18.16 spent about a fifth more on the drift bins,
+// which hold ten such constants per numeric column, with the wrapper
+// (docs/benchmarks.md, "Float64 literals").
 func floatLit(f float64) string {
 	switch {
 	case math.IsNaN(f):

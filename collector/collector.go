@@ -79,6 +79,12 @@ func (s *Scrape) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(clickhouseUpDesc, prometheus.GaugeValue, up)
 
+	// Models are collected max_parallel_queries at a time. The client runs
+	// no more queries at once anyway, and a model that has started holds
+	// its results (a classification join's thousands of groups) until it
+	// ends: started all at once, thirty models took the exporter's peak RSS
+	// from 28 to 75 MiB (docs/benchmarks.md, "Many models").
+	started := make(chan struct{}, max(1, cfg.ClickHouse.MaxParallelQueries))
 	var wg sync.WaitGroup
 	for i := range cfg.Models {
 		m := &cfg.Models[i]
@@ -92,6 +98,8 @@ func (s *Scrape) Collect(ch chan<- prometheus.Metric) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			started <- struct{}{}
+			defer func() { <-started }()
 			s.collectModel(m, ch)
 		}()
 	}

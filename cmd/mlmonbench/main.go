@@ -21,6 +21,8 @@ func main() {
 		preaggRows   = kingpin.Flag("preagg-rows", "Rows over 24 h for the pre-aggregation comparison, comma-separated sizes (0: skip it).").Default("10000000").String()
 		busyRows     = kingpin.Flag("busy-rows", "Predictions of one busy model over 24 h, comma-separated sizes, measured on 18.16 and (built with -tags chdb) ClickHouse 26 (0: skip it).").Default("3000000").String()
 		estimateRows = kingpin.Flag("estimate-rows", "Predictions per model in the last hour for the label-free estimate's cost, on 18.16 and (built with -tags chdb) ClickHouse 26 (0: skip it).").Default("1000000").Int()
+		manyCounts   = kingpin.Flag("models", "Numbers of models sharing one pair of tables, comma-separated, for the exporter's memory against the number of models (0: skip it).").Default("1,10,30").String()
+		manyRows     = kingpin.Flag("models-rows", "Predictions in all for --models.").Default("300000").Int()
 		clusterRows  = kingpin.Flag("cluster-rows", "Rows in the current window for the one-server against two-shards comparison (0: skip it).").Default("1000000").Int()
 		keep         = kingpin.Flag("keep", "Keep the ClickHouse data directory.").Bool()
 	)
@@ -73,6 +75,12 @@ func main() {
 	if *estimateRows > 0 {
 		est = append(est, b.estimate(*estimateRows, *scrapes))
 	}
+	var many []manyResult
+	if *manyCounts != "0" {
+		counts, err := ints(*manyCounts)
+		check(err)
+		many = b.manyModels(counts, *manyRows)
+	}
 	var pre []preaggResult
 	for _, n := range preaggSizes {
 		pre = append(pre, b.preaggregated(n, maxF-maxF/5, maxF/5))
@@ -90,6 +98,9 @@ func main() {
 	}
 	for _, r := range est {
 		printEstimate(os.Stdout, r)
+	}
+	if many != nil {
+		printMany(os.Stdout, *manyRows, many)
 	}
 	for _, r := range pre {
 		printPreagg(os.Stdout, r)

@@ -426,24 +426,27 @@ func (c *Client) labelNames(ctx context.Context, m *config.Model, src Source, na
 }
 
 func (c *Client) classificationRows(ctx context.Context, m *config.Model, q Query, byName, segmented bool) ([]classificationRow, error) {
-	var rows []classificationRow
+	var (
+		rows    []classificationRow
+		r       classificationRow
+		matched uint8
+	)
+	// One set of destinations for every row: a binary model with a score
+	// returns thousands of groups, and a row and its destinations allocated
+	// for each were most of what a scrape allocated.
+	dest := []any{&r.pred, &r.hash, &matched, &r.bucket, &r.n, &r.ll, &r.brier, &r.lts}
+	if byName {
+		dest[1] = &r.label
+	}
+	if segmented {
+		dest = append(dest, &r.seg)
+	}
+	if classScored(m) {
+		dest = append(dest, &r.csKeys, &r.csRows)
+	}
 	err := c.QueryRows(ctx, m.Name, q, func(scan func(dest ...any) error) error {
-		var (
-			r       classificationRow
-			matched uint8
-			err     error
-		)
-		dest := []any{&r.pred, &r.hash, &matched, &r.bucket, &r.n, &r.ll, &r.brier, &r.lts}
-		if byName {
-			dest[1] = &r.label
-		}
-		if segmented {
-			dest = append(dest, &r.seg)
-		}
-		if classScored(m) {
-			dest = append(dest, &r.csKeys, &r.csRows)
-		}
-		err = scan(dest...)
+		r = classificationRow{} // the class score maps must not share a row's arrays
+		err := scan(dest...)
 		r.matched = matched == 1
 		rows = append(rows, r)
 		return err

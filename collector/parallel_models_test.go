@@ -1,0 +1,67 @@
+package collector
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/promslog"
+
+	"github.com/mlmon/mlmon/internal/chquery"
+	"github.com/mlmon/mlmon/internal/config"
+)
+
+// With max_parallel_queries: 1, models are collected one at a time: in the
+// client's log of a warm scrape each model's queries come together, not
+// interleaved with another model's, which would mean several models had
+// started and held their results at once.
+func TestModelsCollectedMaxParallelAtATime(t *testing.T) {
+	seed(t)
+	yml := strings.Replace(fmt.Sprintf(integrationConfig, server.Addr()), "  query_timeout: 20s\n", "  query_timeout: 20s\n  max_parallel_queries: 1\n", 1)
+	cfg, err := config.Parse([]byte(yml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ClickHouse.MaxParallelQueries != 1 || len(cfg.Models) < 3 {
+		t.Fatalf("the test wants one query at a time and three models: %d, %d", cfg.ClickHouse.MaxParallelQueries, len(cfg.Models))
+	}
+	var log bytes.Buffer
+	level := promslog.NewLevel()
+	if err := level.Set("debug"); err != nil {
+		t.Fatal(err)
+	}
+	client, err := chquery.Open(cfg.ClickHouse, promslog.New(&promslog.Config{Writer: &log, Level: level}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	target := NewTarget(cfg, client)
+	gather(t, target, NewCounters(), 60*time.Second) // computes the references
+	log.Reset()
+	got := gather(t, target, NewCounters(), 60*time.Second)
+	for _, m := range cfg.Models {
+		if got[fmt.Sprintf(`mlmon_scrape_success{model=%q}`, m.Name)] != 1 {
+			t.Fatalf("%s: the warm scrape failed", m.Name)
+		}
+	}
+
+	var order []string
+	for _, m := range regexp.MustCompile(`msg=query model=(\S+)`).FindAllStringSubmatch(log.String(), -1) {
+		order = append(order, m[1])
+	}
+	done := map[string]bool{}
+	for i, model := range order {
+		if done[model] {
+			t.Fatalf("%s's queries resumed after another model's: %v", model, order)
+		}
+		if i > 0 && order[i-1] != model {
+			done[order[i-1]] = true
+		}
+	}
+	if len(done) < len(cfg.Models)-1 {
+		t.Fatalf("the log names %d models' queries, want %d: %v", len(done)+1, len(cfg.Models), order)
+	}
+}

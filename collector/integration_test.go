@@ -303,11 +303,17 @@ next:
 
 func loadTarget(t testing.TB, yml string) *Target {
 	t.Helper()
+	return loadTargetWith(t, yml, promslog.NewNopLogger())
+}
+
+// loadTargetWith is loadTarget with the ClickHouse client logging to logger.
+func loadTargetWith(t testing.TB, yml string, logger *slog.Logger) *Target {
+	t.Helper()
 	cfg, err := config.Parse([]byte(yml))
 	if err != nil {
 		t.Fatal(err)
 	}
-	client, err := chquery.Open(cfg.ClickHouse, promslog.NewNopLogger())
+	client, err := chquery.Open(cfg.ClickHouse, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,9 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/common/promslog"
-
-	"github.com/mlmon/mlmon/internal/chquery"
-	"github.com/mlmon/mlmon/internal/config"
 )
 
 // With max_parallel_queries: 1, models are collected one at a time: in the
@@ -21,24 +18,16 @@ import (
 func TestModelsCollectedMaxParallelAtATime(t *testing.T) {
 	seed(t)
 	yml := strings.Replace(fmt.Sprintf(integrationConfig, server.Addr()), "  query_timeout: 20s\n", "  query_timeout: 20s\n  max_parallel_queries: 1\n", 1)
-	cfg, err := config.Parse([]byte(yml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.ClickHouse.MaxParallelQueries != 1 || len(cfg.Models) < 3 {
-		t.Fatalf("the test wants one query at a time and three models: %d, %d", cfg.ClickHouse.MaxParallelQueries, len(cfg.Models))
-	}
 	var log bytes.Buffer
 	level := promslog.NewLevel()
 	if err := level.Set("debug"); err != nil {
 		t.Fatal(err)
 	}
-	client, err := chquery.Open(cfg.ClickHouse, promslog.New(&promslog.Config{Writer: &log, Level: level}))
-	if err != nil {
-		t.Fatal(err)
+	target := loadTargetWith(t, yml, promslog.New(&promslog.Config{Writer: &log, Level: level}))
+	cfg := target.Config
+	if cfg.ClickHouse.MaxParallelQueries != 1 || len(cfg.Models) < 3 {
+		t.Fatalf("the test wants one query at a time and three models: %d, %d", cfg.ClickHouse.MaxParallelQueries, len(cfg.Models))
 	}
-	t.Cleanup(func() { client.Close() })
-	target := NewTarget(cfg, client)
 	gather(t, target, NewCounters(), 60*time.Second) // computes the references
 	log.Reset()
 	got := gather(t, target, NewCounters(), 60*time.Second)

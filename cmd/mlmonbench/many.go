@@ -13,8 +13,8 @@ import (
 // one labels table, n predictions in all over the last hour, labelled, 20
 // numeric and 5 categorical features each. What it shows is the exporter's
 // peak RSS as the number of models grows: each model keeps only its cached
-// reference (bins, grid, categories) between scrapes, and a scrape's
-// aggregates pass through one model at a time.
+// reference (bins, grid, categories) between scrapes, and a scrape holds
+// the aggregates of max_parallel_queries models at a time.
 var manyTables = tables{"many", "many_labels"}
 
 type manyResult struct {

@@ -46,12 +46,15 @@ type Scrape struct {
 	counters *Counters
 	logger   *slog.Logger
 	recorded recorded // distributions for the report pages (bins.go)
+	// joins are the performance joins models share, by model (sharedjoin.go).
+	joins map[string]*sharedJoin
 }
 
 // NewScrape returns a collector for a single scrape; register it on a fresh
 // registry per request (it is unchecked: its series depend on the data).
 func NewScrape(ctx context.Context, t *Target, counters *Counters, logger *slog.Logger, now time.Time) *Scrape {
-	return &Scrape{ctx: ctx, target: t, now: now.Truncate(time.Second), counters: counters, logger: logger}
+	now = now.Truncate(time.Second)
+	return &Scrape{ctx: ctx, target: t, now: now, counters: counters, logger: logger, joins: sharedJoins(t.Config.Models, now)}
 }
 
 // Describe sends nothing, which makes the collector unchecked: the series a
@@ -85,6 +88,7 @@ func (s *Scrape) Collect(ch chan<- prometheus.Metric) {
 	// ends: started all at once, thirty models took the exporter's peak RSS
 	// from 28 to 75 MiB (docs/benchmarks.md, "Many models").
 	started := make(chan struct{}, max(1, cfg.ClickHouse.MaxParallelQueries))
+	running := s.earlierQueries(cfg.Models)
 	var wg sync.WaitGroup
 	for i := range cfg.Models {
 		m := &cfg.Models[i]
@@ -100,11 +104,27 @@ func (s *Scrape) Collect(ch chan<- prometheus.Metric) {
 			defer wg.Done()
 			started <- struct{}{}
 			defer func() { <-started }()
-			s.collectModel(m, ch)
+			s.collectModel(m, running[m.Name], ch)
 		}()
 	}
 	wg.Wait()
 	s.counters.collect(ch, cfg.Models)
+}
+
+// earlierQueries counts, by model, the queries of earlier scrapes that
+// still run, before this scrape runs any: a model's own, and those of the
+// join it shares, which runs as the first sharing model's query.
+func (s *Scrape) earlierQueries(models []config.Model) map[string]int {
+	running := map[string]int{}
+	for i := range models {
+		running[models[i].Name] += s.target.Client.Running(models[i].Name)
+	}
+	for name, j := range s.joins {
+		if j.first.Name != name {
+			running[name] += s.target.Client.Running(j.first.Name)
+		}
+	}
+	return running
 }
 
 // model is the state one model's concerns share within a scrape.
@@ -143,11 +163,13 @@ func (m *model) sampling(ctx context.Context) (chquery.Sampling, error) {
 	return m.samplingRes, m.samplingErr
 }
 
-func (s *Scrape) collectModel(m *config.Model, ch chan<- prometheus.Metric) {
+// collectModel collects m, unless running queries of an earlier scrape
+// (counted before this one started any) still read for it.
+func (s *Scrape) collectModel(m *config.Model, running int, ch chan<- prometheus.Metric) {
 	start := time.Now()
 	mm := &model{Model: m, scrape: s, out: emitter{ch: ch}}
 	ok := true
-	if n := s.target.Client.Running(m.Name); n > 0 {
+	if n := running; n > 0 {
 		// Queries of an earlier scrape still run (killed at their deadline,
 		// ClickHouse stops them at the end of a block): starting more
 		// would pile up on a ClickHouse that is already slow.

@@ -62,6 +62,14 @@ models:
     ground_truth: {table: labels, id: request_id, label: label, timestamp: ts}
     performance: {window: 2h, delay: 30m}
     reference: {from: 2026-05-01T00:00:00Z, to: 2026-05-01T06:00:00Z}
+  - name: upsell
+    task: binary_classification
+    positive_class: "1"
+    predictions: {table: preds, timestamp: ts, id: request_id, model_column: model, version_column: model_version,
+                  prediction: prediction, score: score, latency: latency_ms, error: is_error}
+    ground_truth: {table: labels, id: request_id, label: label, timestamp: ts}
+    performance: {window: 2h, delay: 30m}
+    reference: {from: 2026-05-01T00:00:00Z, to: 2026-05-01T06:00:00Z}
   - name: eta
     task: regression
     predictions: {table: reg_preds, timestamp: ts, id: request_id, prediction: prediction, latency: latency_ms}
@@ -86,7 +94,7 @@ type seededModel struct {
 
 func span(from, to time.Time) [2]int64 { return [2]int64{from.Unix(), to.Unix()} }
 
-// seed writes deterministic rows for the three models and returns them.
+// seed writes deterministic rows for the four models and returns them.
 // Rows fall inside and outside every window (before, after now), some labels
 // are corrected later, some never arrive, and scores and latencies are
 // sometimes NULL, so the test proves the filtering as well as the math.
@@ -95,7 +103,9 @@ func seed(t *testing.T) []seededModel { return seedInto(t, server) }
 // seedInto is seed on srv.
 func seedInto(t *testing.T, srv *chtest.Server) []seededModel {
 	ctx := context.Background()
-	if err := srv.Exec(ctx, strings.Split(schema, ";")...); err != nil {
+	// Seeded afresh, so that a second seed does not double the rows.
+	drop := []string{"DROP TABLE IF EXISTS preds", "DROP TABLE IF EXISTS labels", "DROP TABLE IF EXISTS reg_preds", "DROP TABLE IF EXISTS reg_labels"}
+	if err := srv.Exec(ctx, append(drop, strings.Split(schema, ";")...)...); err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
@@ -191,6 +201,32 @@ func seedInto(t *testing.T, srv *chtest.Server) []seededModel {
 		addLabel(&eta, rid, ts, y, func() any { return y + 1 })
 	}
 
+	// upsell reads churn's tables with churn's columns: the two share one
+	// performance join (sharedjoin.go). Seeded last, so that the rows of
+	// the others stay as they were.
+	upsell := churn
+	upsell.Name, upsell.Predictions, upsell.Labels = "upsell", nil, nil
+	for _, ts := range times(2400) {
+		rid := nextID()
+		s := rng.Float64()
+		actual := "0"
+		if rng.Float64() < 0.1+0.5*s {
+			actual = "1"
+		}
+		pred := "0"
+		if s >= 0.6 {
+			pred = "1"
+		}
+		var score any = s
+		if rng.Float64() < 0.03 {
+			score = nil
+		}
+		upsell.Predictions = append(upsell.Predictions, map[string]any{"ts": ts.Unix(), "request_id": rid, "model_version": "u1",
+			"prediction": pred, "score": score, "latency": latency(), "error": boolInt(rng.Float64() < 0.01)})
+		flip := map[string]string{"0": "1", "1": "0"}[actual]
+		addLabel(&upsell, rid, ts, actual, func() any { return flip })
+	}
+
 	insert := func(stmt string, rows []map[string]any, cols ...string) {
 		b, err := srv.Conn().PrepareBatch(ctx, stmt)
 		if err != nil {
@@ -221,7 +257,7 @@ func seedInto(t *testing.T, srv *chtest.Server) []seededModel {
 			t.Fatal(err)
 		}
 	}
-	for _, m := range []*seededModel{&churn, &intent} {
+	for _, m := range []*seededModel{&churn, &intent, &upsell} {
 		for _, r := range m.Predictions {
 			r["model"] = m.Name
 			r["latency_nullable"] = r["latency"]
@@ -237,7 +273,7 @@ func seedInto(t *testing.T, srv *chtest.Server) []seededModel {
 	}
 	insert("INSERT INTO reg_preds (ts, request_id, prediction, latency_ms)", eta.Predictions, "ts", "request_id", "prediction", "latency")
 	insert("INSERT INTO reg_labels (request_id, label, ts)", eta.Labels, "request_id", "label", "ts")
-	return []seededModel{churn, intent, eta}
+	return []seededModel{churn, intent, eta, upsell}
 }
 
 func boolInt(b bool) int {

@@ -75,6 +75,10 @@ func collectPerformance(ctx context.Context, m *model) error {
 	segs := m.segmentColumns(ctx) // read here: the reference join may run on after the scrape
 	var current perf
 	err := m.query(queryPerformance, func() (err error) {
+		if j := m.scrape.joins[m.Name]; j != nil {
+			current, err = j.result(ctx, m, m.Name)
+			return err
+		}
 		current, err = m.joinLabels(ctx, performanceWindow(m.Model, now), queryPerformance, segs)
 		return err
 	})

@@ -55,6 +55,12 @@ type Source struct {
 	// Segments, when set, asks the window pass and the performance joins
 	// to count each segment value too (see Segments).
 	Segments *Segments
+	// Models, when set, names the models whose performance join is this
+	// one: they share every table and column the join reads and differ
+	// only by the value of the model column (SharedJoinKey). The
+	// predictions are those of every model named, and the join groups by
+	// model too (ClassificationByModel, RegressionByModel).
+	Models []string
 }
 
 // Sampling is how the heavy queries read a share of a model's predictions.
@@ -591,7 +597,7 @@ func fromPredictions(b *sqlBuilder, ids *identifiers, m *config.Model, src Sourc
 // predictions of the window.
 func wherePredictions(b *sqlBuilder, ids *identifiers, m *config.Model, src Source) {
 	b.add(" WHERE ")
-	modelFilter(b, m, ids)
+	modelFilter(b, ids, m, src.Models)
 	b.window(ids.col(m.Predictions.Timestamp), src.Window)
 	if src.Sampling.active() && !src.Sampling.Clause {
 		b.add(fmt.Sprintf(" AND cityHash64(%s) %% %d < %d", ids.col(m.Predictions.ID), sampleBuckets,

@@ -63,6 +63,7 @@ func goldenCases() []goldenCase {
 		{Column: Column{Name: "income", Numeric: true}, Edges: []float64{1000}, Min: math.NaN(), Max: math.NaN()},
 		{Column: Column{Name: "region"}, Categories: []string{"eu"}},
 	}
+	shared := []string{"churn", "upsell", "retention"}
 	hash := Sampling{Ratio: 0.25}
 	clause := Sampling{Ratio: 0.25, Clause: true}
 	ok := func(q Query, _ bool, err error) (Query, error) { return q, err }
@@ -124,6 +125,20 @@ func goldenCases() []goldenCase {
 
 		{"label_volume.sql", "LabelVolumeQuery, both sides of the performance join counted",
 			func() (Query, error) { return LabelVolumeQuery(binary, Source{Window: w}) }},
+		{"label_volume_shared.sql", "LabelVolumeQuery, a join shared by three models",
+			func() (Query, error) { return LabelVolumeQuery(binary, Source{Window: w, Models: shared}) }},
+		{"classification_binary_shared.sql", "ClassificationQuery (labels by hash), binary with a score, a join shared by three models, one server",
+			func() (Query, error) { return ClassificationQuery(binary, Source{Window: w, Models: shared}) }},
+		{"classification_binary_shared_read_once.sql", "ClassificationQuery (labels by hash), binary with a score, a join shared by three models, one server before 19.4",
+			func() (Query, error) {
+				return ClassificationQuery(binary, Source{Window: w, Models: shared, ReadOnce: true})
+			}},
+		{"classification_binary_shared_join_local.sql", "ClassificationQuery (labels by hash), binary with a score, a join shared by three models, JoinLocal",
+			func() (Query, error) {
+				return ClassificationQuery(binary, Source{Window: w, Models: shared, Join: JoinLocal})
+			}},
+		{"regression_shared.sql", "RegressionQuery, a join shared by three models, one server",
+			func() (Query, error) { return RegressionQuery(regression, Source{Window: w, Models: shared}) }},
 
 		{"preaggregated_window.sql", "PreaggregatedWindowQuery, the categorical columns",
 			func() (Query, error) { return ok(PreaggregatedWindowQuery(binary, pw, bins)) }},

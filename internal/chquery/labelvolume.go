@@ -45,7 +45,7 @@ func LabelVolumeQuery(m *config.Model, src Source) (Query, error) {
 	b.add("SELECT ifNull((SELECT count() FROM "+ids.table(m.GroundTruth.Table)+" WHERE "+labelsSince(&ids, m)+"), 0) AS mlmon_labels,",
 		src.Window.From.Unix())
 	b.add(" ifNull((SELECT count()")
-	from(&b, &ids, m, Source{Window: src.Window})
+	from(&b, &ids, m, Source{Window: src.Window, Models: src.Models})
 	b.add("), 0) AS mlmon_predictions")
 	if ids.err != nil {
 		return Query{}, ids.err

@@ -143,7 +143,7 @@ func TestClassScoreHistograms(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rows, err := c.classificationRows(ctx, m, q, true, form.segments)
+			rows, err := c.classificationRows(ctx, m, q, true, form.segments, false)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -75,12 +75,22 @@ func OperationsQuery(m *config.Model, current, lookback Window, distributed bool
 	return b.query("operations"), nil
 }
 
-// modelFilter restricts a shared table to the model's rows. The model name is
-// bound, never spliced.
-func modelFilter(b *sqlBuilder, m *config.Model, ids *identifiers) {
-	if m.Predictions.ModelColumn != "" {
-		b.add(ids.col(m.Predictions.ModelColumn)+" = ? AND ", m.Name)
+// modelFilter restricts a shared table to the model's rows, or to those of
+// models when a join serves several (Source.Models). Model names are bound,
+// never spliced.
+func modelFilter(b *sqlBuilder, ids *identifiers, m *config.Model, models []string) {
+	if m.Predictions.ModelColumn == "" {
+		return
 	}
+	if len(models) == 0 {
+		b.add(ids.col(m.Predictions.ModelColumn)+" = ? AND ", m.Name)
+		return
+	}
+	args := make([]any, len(models))
+	for i, name := range models {
+		args[i] = name
+	}
+	b.add(ids.col(m.Predictions.ModelColumn)+" IN (?"+strings.Repeat(", ?", len(models)-1)+") AND ", args...)
 }
 
 // Operations runs OperationsQuery.

@@ -3,6 +3,7 @@ package chquery
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -89,7 +90,7 @@ type Regression struct {
 // GROUP BY.
 func labelJoin(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, sel string, selArgs []any, left, right []string) {
 	p := m.Predictions
-	predSrc := Source{Window: src.Window, Sampling: src.Sampling}
+	predSrc := Source{Window: src.Window, Sampling: src.Sampling, Models: src.Models}
 	pushdown := src.Join == JoinLocal || src.Join == JoinGlobal
 	join := " ANY LEFT JOIN "
 	if src.Join == JoinGlobal {
@@ -145,7 +146,7 @@ func labelSide(b *sqlBuilder, ids *identifiers, m *config.Model, src Source, rig
 		" FROM "+ids.table(g.Table)+" WHERE "+labelsSince(ids, m), src.Window.From.Unix())
 	if !src.ReadOnce {
 		b.add(" AND mlmon_id" + in + "(SELECT cityHash64(" + ids.col(p.ID) + ")")
-		from(b, ids, m, Source{Window: src.Window, Sampling: src.Sampling})
+		from(b, ids, m, Source{Window: src.Window, Sampling: src.Sampling, Models: src.Models})
 		b.add(")")
 	}
 	b.add(" GROUP BY mlmon_id)")
@@ -183,6 +184,12 @@ func newestLabel(ids *identifiers, m *config.Model, labelExpr string) []string {
 		"max(" + ids.col(m.GroundTruth.Timestamp) + ") AS mlmon_lts",
 		"toUInt8(1) AS mlmon_matched",
 	}
+}
+
+// modelKeySQL is the left side's model of a shared join (Source.Models),
+// as a string whatever the column's type.
+func modelKeySQL(ids *identifiers, m *config.Model) string {
+	return "toString(" + ids.col(m.Predictions.ModelColumn) + ") AS mlmon_model"
 }
 
 // classLabelExpr reads a classification label or prediction as a string.
@@ -282,6 +289,14 @@ func classificationQuery(m *config.Model, src Source, byName bool) (Query, error
 		left = append(left, csLeft...)
 		sel += ", " + csSel
 	}
+	if len(src.Models) > 0 {
+		if segKeys.segs != nil {
+			return Query{}, fmt.Errorf("model %q: a join shared by models cannot count segments", m.Name)
+		}
+		left = append(left, modelKeySQL(&ids, m))
+		sel += ", mlmon_model"
+		keys += ", mlmon_model"
+	}
 	var b sqlBuilder
 	labelJoin(&b, &ids, m, src, sel, selArgs, left, right)
 	b.add(" GROUP BY " + keys)
@@ -328,6 +343,7 @@ type classificationRow struct {
 	// csKeys and csRows are the group's class score map (classScoreJoinSQL).
 	csKeys []uint32
 	csRows []uint64
+	model  string // the group's model, in a join shared by models
 }
 
 // Classification runs ClassificationQuery, names its label hashes with
@@ -335,32 +351,9 @@ type classificationRow struct {
 // label shares the positive class's), it answers from
 // ClassificationByNameQuery instead.
 func (c *Client) Classification(ctx context.Context, m *config.Model, src Source, name string) (Classification, error) {
-	q, err := ClassificationQuery(m, src)
+	rows, err := c.classificationGroups(ctx, m, src, name)
 	if err != nil {
 		return Classification{}, err
-	}
-	q.Name = name
-	rows, err := c.classificationRows(ctx, m, q, false, src.Segments.active())
-	if err != nil {
-		return Classification{}, err
-	}
-	names, err := c.labelNames(ctx, m, src, name, rows)
-	if err != nil {
-		return Classification{}, err
-	}
-	if names == nil {
-		c.logger.Debug("label hashes collide, joining by name", "model", m.Name, "query", name)
-		if q, err = ClassificationByNameQuery(m, src); err != nil {
-			return Classification{}, err
-		}
-		q.Name = name
-		if rows, err = c.classificationRows(ctx, m, q, true, src.Segments.active()); err != nil {
-			return Classification{}, err
-		}
-	} else {
-		for i := range rows {
-			rows[i].label = names[rows[i].hash]
-		}
 	}
 	if !src.Segments.active() {
 		return foldClassification(m, rows)
@@ -368,15 +361,138 @@ func (c *Client) Classification(ctx context.Context, m *config.Model, src Source
 	return foldSegmentedClassification(m, src.Segments.Columns, rows)
 }
 
-// labelNames maps the label hashes of rows to their names, or returns nil
-// when a hash has two names or none (labels changed between the queries).
-func (c *Client) labelNames(ctx context.Context, m *config.Model, src Source, name string, rows []classificationRow) (map[uint64]string, error) {
+// ClassificationByModel is Classification for the models of a shared join
+// (src.Models), in one query: each model's result, by name. A model without
+// predictions in the window gets an empty one, as its own join would.
+//
+// The groups are folded as they arrive, by label hash, and the hashes named
+// afterwards: a join shared by thirty models returns some 120,000 groups,
+// and holding them took the exporter's peak RSS from 50 to 138 MiB
+// (docs/benchmarks.md, "Many models").
+func (c *Client) ClassificationByModel(ctx context.Context, m *config.Model, src Source, name string) (map[string]Classification, error) {
+	if len(src.Models) == 0 {
+		return nil, fmt.Errorf("model %q: a shared join names no models", m.Name)
+	}
+	q, err := ClassificationQuery(m, src)
+	if err != nil {
+		return nil, err
+	}
+	q.Name = name
+	folds := make(map[string]*classificationFold, len(src.Models))
+	for _, model := range src.Models {
+		folds[model] = newClassificationFold(m)
+	}
+	// Until the hashes are named, a label is its hash in decimal.
+	hashKeys := map[uint64]string{}
+	positive := LabelHash(m.PositiveClass)
+	err = c.scanClassification(ctx, m, q, false, false, true, func(r *classificationRow) error {
+		f := folds[r.model]
+		if f == nil {
+			return fmt.Errorf("the join returned model %q, which it was not asked for", r.model)
+		}
+		key, ok := hashKeys[r.hash]
+		if !ok && r.matched {
+			key = strconv.FormatUint(r.hash, 10)
+			hashKeys[r.hash] = key
+		}
+		r.label = key
+		return f.add(r, r.hash == positive)
+	})
+	if err != nil {
+		return nil, err
+	}
+	want := make(map[uint64]bool, len(hashKeys))
+	for h := range hashKeys {
+		want[h] = true
+	}
+	names, err := c.labelNames(ctx, m, src, name, want)
+	if err != nil {
+		return nil, err
+	}
+	if names == nil {
+		return c.classificationByModelByName(ctx, m, src, name)
+	}
+	out := make(map[string]Classification, len(src.Models))
+	for model, f := range folds {
+		res := f.result()
+		named := make(stats.Confusion, len(res.Confusion))
+		for h, key := range hashKeys {
+			if row, ok := res.Confusion[key]; ok {
+				named[names[h]] = row
+			}
+		}
+		res.Confusion = named
+		out[model] = res
+	}
+	return out, nil
+}
+
+// classificationByModelByName is ClassificationByModel where two labels
+// share a hash: the exact and slower join by name, its groups kept until
+// they are folded.
+func (c *Client) classificationByModelByName(ctx context.Context, m *config.Model, src Source, name string) (map[string]Classification, error) {
+	c.logger.Debug("label hashes collide, joining by name", "model", m.Name, "query", name)
+	q, err := ClassificationByNameQuery(m, src)
+	if err != nil {
+		return nil, err
+	}
+	q.Name = name
+	rows, err := c.classificationRows(ctx, m, q, true, false, true)
+	if err != nil {
+		return nil, err
+	}
+	byModel := map[string][]classificationRow{}
+	for _, r := range rows {
+		byModel[r.model] = append(byModel[r.model], r)
+	}
+	out := make(map[string]Classification, len(src.Models))
+	for _, model := range src.Models {
+		if out[model], err = foldClassification(m, byModel[model]); err != nil {
+			return nil, fmt.Errorf("model %q: %w", model, err)
+		}
+	}
+	return out, nil
+}
+
+// classificationGroups runs src's classification join and names the
+// groups' labels.
+func (c *Client) classificationGroups(ctx context.Context, m *config.Model, src Source, name string) ([]classificationRow, error) {
+	q, err := ClassificationQuery(m, src)
+	if err != nil {
+		return nil, err
+	}
+	q.Name = name
+	rows, err := c.classificationRows(ctx, m, q, false, src.Segments.active(), false)
+	if err != nil {
+		return nil, err
+	}
 	want := map[uint64]bool{}
 	for _, r := range rows {
 		if r.matched {
 			want[r.hash] = true
 		}
 	}
+	names, err := c.labelNames(ctx, m, src, name, want)
+	if err != nil {
+		return nil, err
+	}
+	if names == nil {
+		c.logger.Debug("label hashes collide, joining by name", "model", m.Name, "query", name)
+		if q, err = ClassificationByNameQuery(m, src); err != nil {
+			return nil, err
+		}
+		q.Name = name
+		return c.classificationRows(ctx, m, q, true, src.Segments.active(), false)
+	}
+	for i := range rows {
+		rows[i].label = names[rows[i].hash]
+	}
+	return rows, nil
+}
+
+// labelNames maps the label hashes in want to their names, or returns nil
+// when a hash has two names or none (labels changed between the queries).
+func (c *Client) labelNames(ctx context.Context, m *config.Model, src Source, name string, want map[uint64]bool) (map[uint64]string, error) {
 	names := map[uint64]string{}
 	if len(want) == 0 {
 		return names, nil
@@ -425,9 +541,20 @@ func (c *Client) labelNames(ctx context.Context, m *config.Model, src Source, na
 	return names, nil
 }
 
-func (c *Client) classificationRows(ctx context.Context, m *config.Model, q Query, byName, segmented bool) ([]classificationRow, error) {
+// classificationRows runs a classification query and returns its groups.
+func (c *Client) classificationRows(ctx context.Context, m *config.Model, q Query, byName, segmented, shared bool) ([]classificationRow, error) {
+	var rows []classificationRow
+	err := c.scanClassification(ctx, m, q, byName, segmented, shared, func(r *classificationRow) error {
+		rows = append(rows, *r)
+		return nil
+	})
+	return rows, err
+}
+
+// scanClassification runs a classification query and hands each group to
+// fn, which must not keep r.
+func (c *Client) scanClassification(ctx context.Context, m *config.Model, q Query, byName, segmented, shared bool, fn func(r *classificationRow) error) error {
 	var (
-		rows    []classificationRow
 		r       classificationRow
 		matched uint8
 	)
@@ -444,70 +571,98 @@ func (c *Client) classificationRows(ctx context.Context, m *config.Model, q Quer
 	if classScored(m) {
 		dest = append(dest, &r.csKeys, &r.csRows)
 	}
-	err := c.QueryRows(ctx, m.Name, q, func(scan func(dest ...any) error) error {
+	if shared {
+		dest = append(dest, &r.model)
+	}
+	return c.QueryRows(ctx, m.Name, q, func(scan func(dest ...any) error) error {
 		r = classificationRow{} // the class score maps must not share a row's arrays
-		err := scan(dest...)
+		if err := scan(dest...); err != nil {
+			return err
+		}
 		r.matched = matched == 1
-		rows = append(rows, r)
-		return err
+		return fn(&r)
 	})
-	return rows, err
 }
 
 // foldClassification turns the groups into the confusion matrix, the score
 // histogram and the loss sums, and a multiclass model's class score
 // histograms.
 func foldClassification(m *config.Model, rows []classificationRow) (Classification, error) {
-	res := Classification{Confusion: stats.Confusion{}}
-	buckets := map[int32]*stats.ScoreBucket{}
-	var cs *ClassScoreFold
+	f := newClassificationFold(m)
+	for i := range rows {
+		if err := f.add(&rows[i], rows[i].label == m.PositiveClass); err != nil {
+			return Classification{}, err
+		}
+	}
+	return f.result(), nil
+}
+
+// classificationFold accumulates the groups of one model's classification
+// join.
+type classificationFold struct {
+	res     Classification
+	buckets map[int32]*stats.ScoreBucket
+	cs      *ClassScoreFold
+}
+
+func newClassificationFold(m *config.Model) *classificationFold {
+	f := &classificationFold{res: Classification{Confusion: stats.Confusion{}}, buckets: map[int32]*stats.ScoreBucket{}}
 	if classScored(m) {
-		cs = NewClassScoreFold(m.ScoreClasses())
+		f.cs = NewClassScoreFold(m.ScoreClasses())
 	}
-	for _, r := range rows {
-		res.Predictions += r.n
-		if !r.matched {
-			continue
-		}
-		if cs != nil {
-			if err := cs.Add(r.pred, r.label, r.csKeys, r.csRows); err != nil {
-				return Classification{}, err
-			}
-		}
-		res.Labeled += r.n
-		if t := time.Unix(int64(r.lts), 0); r.lts > 0 && t.After(res.LastLabel) {
-			res.LastLabel = t
-		}
-		row := res.Confusion[r.label]
-		if row == nil {
-			row = map[string]float64{}
-			res.Confusion[r.label] = row
-		}
-		row[r.pred] += float64(r.n)
-		if r.bucket < 0 {
-			continue
-		}
-		sb := buckets[r.bucket]
-		if sb == nil {
-			sb = &stats.ScoreBucket{Score: float64(r.bucket) / ScoreBuckets}
-			buckets[r.bucket] = sb
-		}
-		if r.label == m.PositiveClass {
-			sb.Positives += float64(r.n)
-		} else {
-			sb.Negatives += float64(r.n)
-		}
-		res.ScoreRows += float64(r.n)
-		res.LogLossSum += r.ll
-		res.BrierSum += r.brier
+	return f
+}
+
+// add folds one group; positive says its label is the positive class.
+func (f *classificationFold) add(r *classificationRow, positive bool) error {
+	res := &f.res
+	res.Predictions += r.n
+	if !r.matched {
+		return nil
 	}
-	for _, sb := range buckets {
+	if f.cs != nil {
+		if err := f.cs.Add(r.pred, r.label, r.csKeys, r.csRows); err != nil {
+			return err
+		}
+	}
+	res.Labeled += r.n
+	if t := time.Unix(int64(r.lts), 0); r.lts > 0 && t.After(res.LastLabel) {
+		res.LastLabel = t
+	}
+	row := res.Confusion[r.label]
+	if row == nil {
+		row = map[string]float64{}
+		res.Confusion[r.label] = row
+	}
+	row[r.pred] += float64(r.n)
+	if r.bucket < 0 {
+		return nil
+	}
+	sb := f.buckets[r.bucket]
+	if sb == nil {
+		sb = &stats.ScoreBucket{Score: float64(r.bucket) / ScoreBuckets}
+		f.buckets[r.bucket] = sb
+	}
+	if positive {
+		sb.Positives += float64(r.n)
+	} else {
+		sb.Negatives += float64(r.n)
+	}
+	res.ScoreRows += float64(r.n)
+	res.LogLossSum += r.ll
+	res.BrierSum += r.brier
+	return nil
+}
+
+func (f *classificationFold) result() Classification {
+	res := f.res
+	for _, sb := range f.buckets {
 		res.Scores = append(res.Scores, *sb)
 	}
-	if cs != nil {
-		res.ClassScores = cs.Result()
+	if f.cs != nil {
+		res.ClassScores = f.cs.Result()
 	}
-	return res, nil
+	return res
 }
 
 // RegressionQuery aggregates the error sums of the window's labeled rows in
@@ -538,10 +693,20 @@ func RegressionQuery(m *config.Model, src Source) (Query, error) {
 		left = append(left, segKeys.left(&ids)...)
 		sel += ", " + segKeys.keySQL()
 	}
+	if len(src.Models) > 0 {
+		if segKeys.segs != nil {
+			return Query{}, fmt.Errorf("model %q: a join shared by models cannot count segments", m.Name)
+		}
+		left = append(left, modelKeySQL(&ids, m))
+		sel += ", mlmon_model"
+	}
 	var b sqlBuilder
 	labelJoin(&b, &ids, m, src, sel, nil, left, newestLabel(&ids, m, labelExpr))
 	if segKeys.segs != nil {
 		b.add(" GROUP BY mlmon_seg")
+	}
+	if len(src.Models) > 0 {
+		b.add(" GROUP BY mlmon_model")
 	}
 	if ids.err != nil {
 		return Query{}, ids.err
@@ -567,6 +732,43 @@ func (c *Client) Regression(ctx context.Context, m *config.Model, src Source, na
 	return r.regression(), nil
 }
 
+// RegressionByModel is Regression for the models of a shared join
+// (src.Models), in one query: each model's result, by name. A model without
+// predictions in the window gets what its own join would return.
+func (c *Client) RegressionByModel(ctx context.Context, m *config.Model, src Source, name string) (map[string]Regression, error) {
+	if len(src.Models) == 0 {
+		return nil, fmt.Errorf("model %q: a shared join names no models", m.Name)
+	}
+	q, err := RegressionQuery(m, src)
+	if err != nil {
+		return nil, err
+	}
+	q.Name = name
+	out := make(map[string]Regression, len(src.Models))
+	err = c.QueryRows(ctx, m.Name, q, func(scan func(...any) error) error {
+		var (
+			r     regressionRow
+			model string
+		)
+		if err := scan(append(r.dest(), &model)...); err != nil {
+			return err
+		}
+		out[model] = r.regression()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, model := range src.Models {
+		if _, ok := out[model]; !ok {
+			// An aggregate without GROUP BY over no rows: counts and sums
+			// 0, the label's variance undefined.
+			out[model] = Regression{Sums: stats.RegressionSums{LabelVarPop: math.NaN()}}
+		}
+	}
+	return out, nil
+}
+
 // regressionRow is one row of RegressionQuery.
 type regressionRow struct {
 	res         Regression
@@ -590,4 +792,19 @@ func (r *regressionRow) regression() Regression {
 	res.Sums.NNonZero = float64(r.nNonZero)
 	res.Sums.LabelVarPop = r.varLabel
 	return res
+}
+
+// SharedJoinKey groups the models whose performance joins over w can be one
+// query (Source.Models): models with equal keys read the same tables and
+// columns with the same task and differ only by the model column's value.
+// ok is false for a model that joins alone: one without labels or a model
+// column, a sampled one (its sampling key is its table's), and one with
+// segments or class scores, whose groups already carry keys of their own.
+func SharedJoinKey(m *config.Model, w Window) (key string, ok bool) {
+	if m.GroundTruth == nil || m.Predictions.ModelColumn == "" || (m.Sample > 0 && m.Sample < 1) ||
+		len(m.Segments) > 0 || classScored(m) {
+		return "", false
+	}
+	return fmt.Sprintf("%q %q %#v %#v %d %d", m.Task, m.PositiveClass, m.Predictions, *m.GroundTruth,
+		w.From.Unix(), w.To.Unix()), true
 }

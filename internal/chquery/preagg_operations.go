@@ -79,7 +79,7 @@ func VersionQuery(m *config.Model, current Window) (Query, error) {
 	var b sqlBuilder
 	ts := ids.col(p.Timestamp)
 	b.add("SELECT argMax(mlmon_version, (" + ts + ", mlmon_version)) FROM (SELECT " + ts + ", ifNull(toString(" + ids.col(p.VersionColumn) + "), '') AS mlmon_version FROM " + ids.table(p.Table) + " WHERE ")
-	modelFilter(&b, m, &ids)
+	modelFilter(&b, &ids, m, nil)
 	b.window(ts, Window{From: current.To.Add(-2 * m.Preaggregated.Interval), To: current.To})
 	b.add(")")
 	if ids.err != nil {

@@ -1,0 +1,102 @@
+package collector
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/promslog"
+)
+
+// churn and upsell read the same tables with the same columns: a scrape
+// joins their current window's labels once, as churn's query, and each of
+// them gets every series a scrape of it alone gives.
+func TestSharedJoinRunsOnceForModelsThatShareTables(t *testing.T) {
+	seed(t)
+	yml := fmt.Sprintf(integrationConfig, server.Addr())
+	var log bytes.Buffer
+	level := promslog.NewLevel()
+	if err := level.Set("debug"); err != nil {
+		t.Fatal(err)
+	}
+	target := loadTargetWith(t, yml, promslog.New(&promslog.Config{Writer: &log, Level: level}))
+	if j := sharedJoins(target.Config.Models, scrapeNow); j["churn"] == nil || j["churn"] != j["upsell"] || j["intent"] != nil || j["eta"] != nil {
+		t.Fatalf("churn and upsell should share one join, and no other model: %v", j)
+	}
+	gather(t, target, NewCounters(), 60*time.Second) // computes the references
+	log.Reset()
+	got := gather(t, target, NewCounters(), 60*time.Second)
+
+	joins := map[string]int{}
+	for _, m := range regexp.MustCompile(`msg=query model=(\S+) query=performance duration=\S+ read_rows=(\d+)`).FindAllStringSubmatch(log.String(), -1) {
+		joins[m[1]]++
+	}
+	if joins["upsell"] != 0 || joins["churn"] == 0 {
+		t.Errorf("the current window's join runs as churn's query only; queries named performance by model: %v", joins)
+	}
+
+	for _, name := range []string{"churn", "upsell"} {
+		alone := loadTarget(t, onlyModel(t, yml, name))
+		gather(t, alone, NewCounters(), 60*time.Second)
+		want := gather(t, alone, NewCounters(), 60*time.Second)
+		label := fmt.Sprintf("model=%q", name)
+		compared := 0
+		for k, w := range want {
+			if !strings.Contains(k, label) || costSeries(k) {
+				continue
+			}
+			g, ok := got[k]
+			switch {
+			case !ok:
+				t.Errorf("%s: missing from the scrape of every model, alone %v", k, w)
+			case math.Abs(g-w) > 1e-9*math.Max(1, math.Abs(w)):
+				t.Errorf("%s = %.15g, alone %.15g", k, g, w)
+			}
+			compared++
+		}
+		for k, g := range got {
+			if _, ok := want[k]; !ok && strings.Contains(k, label) && !costSeries(k) {
+				t.Errorf("%s = %v: not in a scrape of %s alone", k, g, name)
+			}
+		}
+		for _, k := range []string{
+			fmt.Sprintf(`mlmon_accuracy_ratio{%s,window="current"}`, label),
+			fmt.Sprintf(`mlmon_roc_auc{%s,window="current"}`, label),
+			fmt.Sprintf(`mlmon_labeled_predictions{%s}`, label),
+		} {
+			if _, ok := want[k]; !ok {
+				t.Errorf("%s alone lacks %s: the comparison proves little", name, k)
+			}
+		}
+		if compared < 20 {
+			t.Errorf("%s: only %d series compared", name, compared)
+		}
+	}
+}
+
+// costSeries are what a scrape cost, which differs between scrapes.
+func costSeries(k string) bool {
+	return strings.Contains(k, "duration_seconds") || strings.HasPrefix(k, "mlmon_clickhouse_")
+}
+
+// onlyModel is the configuration yml with name its one model.
+func onlyModel(t *testing.T, yml, name string) string {
+	t.Helper()
+	head, list, ok := strings.Cut(yml, "models:\n")
+	if !ok {
+		t.Fatal("no models: in the configuration")
+	}
+	for _, block := range strings.SplitAfter(list, "\n  - name: ") {
+		block = strings.TrimSuffix(block, "\n  - name: ")
+		block = strings.TrimPrefix(block, "  - name: ")
+		if strings.HasPrefix(block, name+"\n") {
+			return head + "models:\n  - name: " + block + "\n"
+		}
+	}
+	t.Fatalf("no model %s in the configuration", name)
+	return ""
+}

@@ -262,6 +262,31 @@ func (e *env) performance(t *testing.T, m *config.Model, w chquery.Window, sampl
 			}
 		}
 	}
+	// The join models that share their tables run together (Source.Models),
+	// in both forms of its label side, and the counts that choose the form.
+	if _, ok := chquery.SharedJoinKey(m, w); ok {
+		partner := "churn" // a model with rows, beside ghost, which has none
+		if m.Name == partner {
+			partner = "ghost"
+		}
+		for _, readOnce := range []bool{false, true} {
+			shared := chquery.Source{Window: w, Models: []string{m.Name, partner}, ReadOnce: readOnce}
+			sq, err := chquery.ClassificationQuery(m, shared)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sq.Name = name
+			if o := e.compare(t, fmt.Sprintf("%s shared by two models (read once: %v)", name, readOnce), sq); len(o.r18.Rows) == 0 {
+				t.Errorf("%s: the shared join returned no rows: the comparison proves little", name)
+			}
+			sv, err := chquery.LabelVolumeQuery(m, shared)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sv.Name = name
+			e.compare(t, name+" label volume, shared by two models", sv)
+		}
+	}
 }
 
 // joinForms are the other SQL forms of the performance join: over

@@ -169,13 +169,13 @@ func (s *Scrape) collectModel(m *config.Model, running int, ch chan<- prometheus
 	start := time.Now()
 	mm := &model{Model: m, scrape: s, out: emitter{ch: ch}}
 	ok := true
-	if n := running; n > 0 {
+	if running > 0 {
 		// Queries of an earlier scrape still run (killed at their deadline,
 		// ClickHouse stops them at the end of a block): starting more
 		// would pile up on a ClickHouse that is already slow.
 		ok = false
 		s.counters.skip(m.Name, skipQueriesRunning)
-		s.logger.Warn("collection skipped: queries of an earlier scrape still run", "model", m.Name, "queries", n)
+		s.logger.Warn("collection skipped: queries of an earlier scrape still run", "model", m.Name, "queries", running)
 	} else {
 		ok = s.runConcerns(mm)
 	}

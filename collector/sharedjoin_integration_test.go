@@ -2,6 +2,7 @@ package collector
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math"
 	"regexp"
@@ -99,4 +100,50 @@ func onlyModel(t *testing.T, yml, name string) string {
 	}
 	t.Fatalf("no model %s in the configuration", name)
 	return ""
+}
+
+// A shared join of an earlier scrape that still runs (cut off at its
+// deadline, stopped by ClickHouse only at the end of a block) runs as the
+// first model's query: the next scrape skips every model that shares it,
+// not only the first, rather than start the join again beside it.
+func TestSharedJoinStillRunningSkipsEveryPartner(t *testing.T) {
+	ctx := context.Background()
+	if err := server.Exec(ctx,
+		"DROP TABLE IF EXISTS sj_slow_preds", "DROP TABLE IF EXISTS sj_slow_labels",
+		"CREATE TABLE sj_slow_preds (ts DateTime, request_id String, model String, prediction String) ENGINE = MergeTree ORDER BY (model, ts)",
+		fmt.Sprintf("INSERT INTO sj_slow_preds SELECT toDateTime(%d) - 60, toString(number), ['first', 'second'][number %% 2 + 1], '1' FROM numbers(100)", scrapeNow.Unix()),
+		// sleepEachRow(0.00004) over a block of 65536 rows: 2.6 s a block.
+		fmt.Sprintf("CREATE VIEW sj_slow_labels AS SELECT toDateTime(%d) - 30 AS ts, toString(number) AS request_id, '1' AS label "+
+			"FROM system.numbers WHERE sleepEachRow(0.00004) = 0", scrapeNow.Unix()),
+	); err != nil {
+		t.Fatal(err)
+	}
+	model := `  - name: %s
+    task: binary_classification
+    positive_class: "1"
+    predictions: {table: sj_slow_preds, timestamp: ts, id: request_id, model_column: model, prediction: prediction}
+    ground_truth: {table: sj_slow_labels, id: request_id, label: label, timestamp: ts}
+`
+	yml := fmt.Sprintf("clickhouse: {addr: [%q], query_timeout: 10s}\nmodels:\n", server.Addr()) +
+		fmt.Sprintf(model, "first") + fmt.Sprintf(model, "second")
+	target := loadTarget(t, yml)
+	if j := sharedJoins(target.Config.Models, scrapeNow); j["second"] == nil || j["second"].first.Name != "first" {
+		t.Fatalf("the two models should share first's join: %v", j)
+	}
+	counters := NewCounters()
+	got := gather(t, target, counters, time.Second)
+	for _, m := range []string{"first", "second"} {
+		if got[fmt.Sprintf(`mlmon_scrape_success{model=%q}`, m)] != 0 {
+			t.Fatalf("model %s: the join cannot end within the scrape, yet it succeeded", m)
+		}
+	}
+	if target.Client.Running("first") == 0 {
+		t.Fatal("the cut-off join no longer runs: the next scrape would prove nothing")
+	}
+	got = gather(t, target, counters, time.Second)
+	for _, m := range []string{"first", "second"} {
+		if n := got[fmt.Sprintf(`mlmon_skipped_collections_total{model=%q,reason="queries_still_running"}`, m)]; n != 1 {
+			t.Errorf("model %s: %v collections skipped, want 1: its shared join still runs", m, n)
+		}
+	}
 }

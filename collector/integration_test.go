@@ -152,30 +152,36 @@ func seedInto(t *testing.T, srv *chtest.Server) []seededModel {
 		}
 		return math.Round(math.Exp(3.5+0.6*rng.NormFloat64())*1000) / 1000
 	}
-	for i, ts := range times(4500) {
-		rid := nextID()
-		s := rng.Float64()
-		actual := "0"
-		if rng.Float64() < 0.15+0.7*s {
-			actual = "1"
+	// binary seeds n predictions of a binary model: score s, actual class
+	// 1 with probability positive(s), predicted 1 from threshold on.
+	binary := func(m *seededModel, n int, positive func(s float64) float64, threshold, errors float64, version func(i int) string) {
+		for i, ts := range times(n) {
+			rid := nextID()
+			s := rng.Float64()
+			actual := "0"
+			if rng.Float64() < positive(s) {
+				actual = "1"
+			}
+			pred := "0"
+			if s >= threshold {
+				pred = "1"
+			}
+			var score any = s
+			if rng.Float64() < 0.03 {
+				score = nil
+			}
+			m.Predictions = append(m.Predictions, map[string]any{"ts": ts.Unix(), "request_id": rid, "model_version": version(i),
+				"prediction": pred, "score": score, "latency": latency(), "error": boolInt(rng.Float64() < errors)})
+			flip := map[string]string{"0": "1", "1": "0"}[actual]
+			addLabel(m, rid, ts, actual, func() any { return flip })
 		}
-		pred := "0"
-		if s >= 0.5 {
-			pred = "1"
-		}
-		var score any = s
-		if rng.Float64() < 0.03 {
-			score = nil
-		}
-		version := "v1"
-		if i > 3000 {
-			version = "v2"
-		}
-		churn.Predictions = append(churn.Predictions, map[string]any{"ts": ts.Unix(), "request_id": rid, "model_version": version,
-			"prediction": pred, "score": score, "latency": latency(), "error": boolInt(rng.Float64() < 0.02)})
-		flip := map[string]string{"0": "1", "1": "0"}[actual]
-		addLabel(&churn, rid, ts, actual, func() any { return flip })
 	}
+	binary(&churn, 4500, func(s float64) float64 { return 0.15 + 0.7*s }, 0.5, 0.02, func(i int) string {
+		if i > 3000 {
+			return "v2"
+		}
+		return "v1"
+	})
 	classes := []string{"billing", "cancel", "sales", "tech_support"}
 	for _, ts := range times(3000) {
 		rid := nextID()
@@ -206,26 +212,7 @@ func seedInto(t *testing.T, srv *chtest.Server) []seededModel {
 	// the others stay as they were.
 	upsell := churn
 	upsell.Name, upsell.Predictions, upsell.Labels = "upsell", nil, nil
-	for _, ts := range times(2400) {
-		rid := nextID()
-		s := rng.Float64()
-		actual := "0"
-		if rng.Float64() < 0.1+0.5*s {
-			actual = "1"
-		}
-		pred := "0"
-		if s >= 0.6 {
-			pred = "1"
-		}
-		var score any = s
-		if rng.Float64() < 0.03 {
-			score = nil
-		}
-		upsell.Predictions = append(upsell.Predictions, map[string]any{"ts": ts.Unix(), "request_id": rid, "model_version": "u1",
-			"prediction": pred, "score": score, "latency": latency(), "error": boolInt(rng.Float64() < 0.01)})
-		flip := map[string]string{"0": "1", "1": "0"}[actual]
-		addLabel(&upsell, rid, ts, actual, func() any { return flip })
-	}
+	binary(&upsell, 2400, func(s float64) float64 { return 0.1 + 0.5*s }, 0.6, 0.01, func(int) string { return "u1" })
 
 	insert := func(stmt string, rows []map[string]any, cols ...string) {
 		b, err := srv.Conn().PrepareBatch(ctx, stmt)

@@ -76,7 +76,7 @@ func collectPerformance(ctx context.Context, m *model) error {
 	var current perf
 	err := m.query(queryPerformance, func() (err error) {
 		if j := m.scrape.joins[m.Name]; j != nil {
-			current, err = j.result(ctx, m, m.Name)
+			current, err = j.result(ctx, m)
 			return err
 		}
 		current, err = m.joinLabels(ctx, performanceWindow(m.Model, now), queryPerformance, segs)
@@ -155,13 +155,8 @@ func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string, s
 		return perf{}, err
 	}
 	client := m.client()
-	plan, err := client.Join(ctx, m.Model, name)
+	src, err := joinSource(ctx, client, m.Model, chquery.Source{Window: w, Sampling: sampling, Segments: segs}, name)
 	if err != nil {
-		return perf{}, err
-	}
-	src := chquery.Source{Window: w, Sampling: sampling, Join: plan.Strategy, ReadOnce: plan.ReadOnce}
-	src.Segments = segs
-	if src, err = client.FilterLabels(ctx, m.Model, src, name); err != nil {
 		return perf{}, err
 	}
 	if m.Task == config.TaskRegression {
@@ -173,6 +168,18 @@ func (m *model) joinLabels(ctx context.Context, w chquery.Window, name string, s
 		return perf{}, err
 	}
 	return perf{classification: &c, classScores: c.ClassScores, segments: src.Segments}, nil
+}
+
+// joinSource completes src for m's performance join: how it meets the
+// labels on these tables (Client.Join), and whether its label side is
+// filtered (Client.FilterLabels).
+func joinSource(ctx context.Context, client *chquery.Client, m *config.Model, src chquery.Source, name string) (chquery.Source, error) {
+	plan, err := client.Join(ctx, m, name)
+	if err != nil {
+		return src, err
+	}
+	src.Join, src.ReadOnce = plan.Strategy, plan.ReadOnce
+	return client.FilterLabels(ctx, m, src, name)
 }
 
 // emitPerformance reports the task's quality metrics for one window.

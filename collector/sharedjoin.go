@@ -63,26 +63,22 @@ func sharedJoins(models []config.Model, now time.Time) map[string]*sharedJoin {
 }
 
 // result runs the join on the first call of the scrape, through m's client,
-// and returns the part of name.
-func (j *sharedJoin) result(ctx context.Context, m *model, name string) (perf, error) {
+// and returns m's part.
+func (j *sharedJoin) result(ctx context.Context, m *model) (perf, error) {
 	j.once.Do(func() { j.res, j.err = j.run(ctx, m.client()) })
 	if j.err != nil {
 		return perf{}, j.err
 	}
-	p, ok := j.res[name]
+	p, ok := j.res[m.Name]
 	if !ok {
-		return perf{}, fmt.Errorf("the join shared with %v returned nothing for model %q", j.models, name)
+		return perf{}, fmt.Errorf("the join shared with %v returned nothing for model %q", j.models, m.Name)
 	}
 	return p, nil
 }
 
 func (j *sharedJoin) run(ctx context.Context, client *chquery.Client) (map[string]perf, error) {
-	plan, err := client.Join(ctx, j.first, queryPerformance)
+	src, err := joinSource(ctx, client, j.first, chquery.Source{Window: j.window, Models: j.models}, queryPerformance)
 	if err != nil {
-		return nil, err
-	}
-	src := chquery.Source{Window: j.window, Join: plan.Strategy, ReadOnce: plan.ReadOnce, Models: j.models}
-	if src, err = client.FilterLabels(ctx, j.first, src, queryPerformance); err != nil {
 		return nil, err
 	}
 	out := make(map[string]perf, len(j.models))

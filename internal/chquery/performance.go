@@ -431,13 +431,7 @@ func (c *Client) ClassificationByModel(ctx context.Context, m *config.Model, src
 // share a hash: the exact and slower join by name, its groups kept until
 // they are folded.
 func (c *Client) classificationByModelByName(ctx context.Context, m *config.Model, src Source, name string) (map[string]Classification, error) {
-	c.logger.Debug("label hashes collide, joining by name", "model", m.Name, "query", name)
-	q, err := ClassificationByNameQuery(m, src)
-	if err != nil {
-		return nil, err
-	}
-	q.Name = name
-	rows, err := c.classificationRows(ctx, m, q, true, false, true)
+	rows, err := c.classificationRowsByName(ctx, m, src, name)
 	if err != nil {
 		return nil, err
 	}
@@ -477,17 +471,24 @@ func (c *Client) classificationGroups(ctx context.Context, m *config.Model, src 
 		return nil, err
 	}
 	if names == nil {
-		c.logger.Debug("label hashes collide, joining by name", "model", m.Name, "query", name)
-		if q, err = ClassificationByNameQuery(m, src); err != nil {
-			return nil, err
-		}
-		q.Name = name
-		return c.classificationRows(ctx, m, q, true, src.Segments.active(), false)
+		return c.classificationRowsByName(ctx, m, src, name)
 	}
 	for i := range rows {
 		rows[i].label = names[rows[i].hash]
 	}
 	return rows, nil
+}
+
+// classificationRowsByName is the fallback of a join whose label hashes
+// collide: its groups from ClassificationByNameQuery, exact and slower.
+func (c *Client) classificationRowsByName(ctx context.Context, m *config.Model, src Source, name string) ([]classificationRow, error) {
+	c.logger.Debug("label hashes collide, joining by name", "model", m.Name, "query", name)
+	q, err := ClassificationByNameQuery(m, src)
+	if err != nil {
+		return nil, err
+	}
+	q.Name = name
+	return c.classificationRows(ctx, m, q, true, src.Segments.active(), len(src.Models) > 0)
 }
 
 // labelNames maps the label hashes in want to their names, or returns nil

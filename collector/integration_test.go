@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"math/rand/v2"
@@ -342,6 +343,16 @@ func loadTargetWith(t testing.TB, yml string, logger *slog.Logger) *Target {
 	}
 	t.Cleanup(func() { client.Close() })
 	return NewTarget(cfg, client)
+}
+
+// debugLogger logs at debug level to w: the client's log of every query.
+func debugLogger(t testing.TB, w io.Writer) *slog.Logger {
+	t.Helper()
+	level := promslog.NewLevel()
+	if err := level.Set("debug"); err != nil {
+		t.Fatal(err)
+	}
+	return promslog.New(&promslog.Config{Writer: w, Level: level})
 }
 
 // gather runs one scrape at scrapeNow and flattens it to "name{labels}" → value.

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/common/promslog"
 )
 
 // With max_parallel_queries: 1, models are collected one at a time: in the
@@ -20,11 +18,7 @@ func TestModelsCollectedMaxParallelAtATime(t *testing.T) {
 	seed(t)
 	yml := strings.Replace(fmt.Sprintf(integrationConfig, server.Addr()), "  query_timeout: 20s\n", "  query_timeout: 20s\n  max_parallel_queries: 1\n", 1)
 	var log bytes.Buffer
-	level := promslog.NewLevel()
-	if err := level.Set("debug"); err != nil {
-		t.Fatal(err)
-	}
-	target := loadTargetWith(t, yml, promslog.New(&promslog.Config{Writer: &log, Level: level}))
+	target := loadTargetWith(t, yml, debugLogger(t, &log))
 	cfg := target.Config
 	if cfg.ClickHouse.MaxParallelQueries != 1 || len(cfg.Models) < 3 {
 		t.Fatalf("the test wants one query at a time and three models: %d, %d", cfg.ClickHouse.MaxParallelQueries, len(cfg.Models))

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/common/promslog"
 )
 
 // churn and upsell read the same tables with the same columns: a scrape
@@ -20,11 +18,7 @@ func TestSharedJoinRunsOnceForModelsThatShareTables(t *testing.T) {
 	seed(t)
 	yml := fmt.Sprintf(integrationConfig, server.Addr())
 	var log bytes.Buffer
-	level := promslog.NewLevel()
-	if err := level.Set("debug"); err != nil {
-		t.Fatal(err)
-	}
-	target := loadTargetWith(t, yml, promslog.New(&promslog.Config{Writer: &log, Level: level}))
+	target := loadTargetWith(t, yml, debugLogger(t, &log))
 	if j := sharedJoins(target.Config.Models, scrapeNow); j["churn"] == nil || j["churn"] != j["upsell"] || j["intent"] != nil || j["eta"] != nil {
 		t.Fatalf("churn and upsell should share one join, and no other model: %v", j)
 	}

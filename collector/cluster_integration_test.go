@@ -22,8 +22,10 @@ import (
 
 // clusterExtraModels adds to integrationConfig a reference of kind table, a
 // model sampled by the hash of its ids, one sampled by the SAMPLE clause,
-// and one whose current drift window is read from pre-aggregated intervals;
-// two of them with segments (one with per-segment feature drift).
+// one whose current drift window is read from pre-aggregated intervals, and
+// two regression models told apart only by their model column, which share
+// one performance join; two of them with segments (one with per-segment
+// feature drift).
 const clusterExtraModels = `  - name: eta_train
     task: regression
     predictions: {table: reg_preds, timestamp: ts, id: request_id, prediction: prediction}
@@ -59,6 +61,18 @@ const clusterExtraModels = `  - name: eta_train
     bins: 8
     max_categories: 3
     preaggregated: {table: pa_aggregates, interval: 1m, operations: true}
+  - name: car
+    task: regression
+    predictions: {table: fleet_preds, timestamp: ts, id: request_id, model_column: fleet, prediction: prediction}
+    ground_truth: {table: fleet_labels, id: request_id, label: label, timestamp: ts}
+    reference: {offset: 1h}
+    min_samples: 10
+  - name: bike
+    task: regression
+    predictions: {table: fleet_preds, timestamp: ts, id: request_id, model_column: fleet, prediction: prediction}
+    ground_truth: {table: fleet_labels, id: request_id, label: label, timestamp: ts}
+    reference: {offset: 1h}
+    min_samples: 10
 `
 
 // seedClusterExtras writes the extra models' rows on srv, in db. Every
@@ -71,12 +85,22 @@ func seedClusterExtras(t *testing.T, srv *chtest.Server, db string) {
 	stmts := []string{
 		"CREATE TABLE IF NOT EXISTS samp_key (ts DateTime, n UInt64, request_id String, prediction String, x Float64, pa Float64, pb Float64) ENGINE = MergeTree ORDER BY (ts, intHash32(n)) SAMPLE BY intHash32(n)",
 		"CREATE TABLE IF NOT EXISTS samp_labels (request_id String, label String, ts DateTime) ENGINE = MergeTree ORDER BY request_id",
+		"CREATE TABLE IF NOT EXISTS fleet_preds (ts DateTime, request_id String, fleet String, prediction Float64) ENGINE = MergeTree ORDER BY (fleet, ts)",
+		"CREATE TABLE IF NOT EXISTS fleet_labels (request_id String, label Float64, ts DateTime) ENGINE = MergeTree ORDER BY request_id",
 	}
 	stmts = append(stmts, preaggSchema...)
 	stmts = append(stmts, fmt.Sprintf(`INSERT INTO samp_key SELECT toDateTime(%d + number %% 7200), number, concat('k-', toString(number)),
 		if(cityHash64(number, 1) %% 10 < 7, 'a', 'b'), (cityHash64(number, 2) %% 1000) / 100 + intDiv(number, 3600),
 		(cityHash64(number, 5) %% 1000) / 1000 AS pa, 1 - pa FROM numbers(6000)`, from),
 		fmt.Sprintf("INSERT INTO samp_labels SELECT concat('k-', toString(number)), if(cityHash64(number, 4) %% 10 < 8, 'a', 'b'), toDateTime(%d) FROM numbers(5000)", from+7200),
+		// Two fleets in one table, a third of the rows bikes; labels for
+		// most, and a later correction for some (the join keeps the newest).
+		fmt.Sprintf(`INSERT INTO fleet_preds SELECT toDateTime(%d + number %% 7200), concat('f-', toString(number)),
+		if(number %% 3 = 0, 'bike', 'car'), (cityHash64(number, 11) %% 1000) / 10 FROM numbers(6000)`, from),
+		fmt.Sprintf(`INSERT INTO fleet_labels SELECT concat('f-', toString(number)),
+		(cityHash64(number, 11) %% 1000) / 10 + (cityHash64(number, 12) %% 200) / 10 - 10, toDateTime(%d) FROM numbers(5000)`, from+7200),
+		fmt.Sprintf(`INSERT INTO fleet_labels SELECT concat('f-', toString(number * 7)), (cityHash64(number, 13) %% 1000) / 10,
+		toDateTime(%d) FROM numbers(500)`, from+7260),
 		// The pre-aggregation test's rows, fewer of them.
 		strings.ReplaceAll(preaggSeed[0], "20000", "6000"),
 		strings.ReplaceAll(preaggSeed[1], "6000", "2000"))
@@ -88,7 +112,7 @@ func seedClusterExtras(t *testing.T, srv *chtest.Server, db string) {
 	}
 }
 
-var clusterTableRE = regexp.MustCompile(`\b(preds|labels|reg_preds|reg_labels|samp_key|samp_labels|pa_preds|pa_aggregates|pa_numeric|pa_categorical)\b`)
+var clusterTableRE = regexp.MustCompile(`\b(preds|labels|reg_preds|reg_labels|samp_key|samp_labels|fleet_preds|fleet_labels|pa_preds|pa_aggregates|pa_numeric|pa_categorical)\b`)
 
 // inDatabase qualifies the test's table names in stmt with db and suffix.
 func inDatabase(stmt, db, suffix string) string {
@@ -120,14 +144,14 @@ func (l clusterLayout) build(t *testing.T, servers []*chtest.Server, single *cht
 	t.Helper()
 	ctx := context.Background()
 	// Every table but the ground truth is sharded by the predictions' key.
-	keys := map[string]string{"labels": l.labelsKey, "reg_labels": l.labelsKey, "samp_labels": l.labelsKey}
+	keys := map[string]string{"labels": l.labelsKey, "reg_labels": l.labelsKey, "samp_labels": l.labelsKey, "fleet_labels": l.labelsKey}
 	keyOf := func(table string) string {
 		if k, ok := keys[table]; ok {
 			return k
 		}
 		return predsKey
 	}
-	tables := []string{"preds", "labels", "reg_preds", "reg_labels", "samp_key", "samp_labels", "pa_preds", "pa_aggregates"}
+	tables := []string{"preds", "labels", "reg_preds", "reg_labels", "samp_key", "samp_labels", "fleet_preds", "fleet_labels", "pa_preds", "pa_aggregates"}
 	for s, replicas := range l.shards {
 		for _, i := range replicas {
 			srv := servers[i]
@@ -209,10 +233,16 @@ func TestClusterScrapeMatchesOneServer(t *testing.T) {
 		`mlmon_preaggregated_interval_seconds{model="fraud"}`, `mlmon_estimated_accuracy_ratio{model="churn"}`,
 		`mlmon_predictions{model="fraud",window="current"}`, `mlmon_last_prediction_timestamp_seconds{model="fraud"}`,
 		`mlmon_roc_auc{model="keyed",window="current"}`,
+		`mlmon_rmse{model="car",window="current"}`, `mlmon_r2{model="bike",window="current"}`,
 	} {
 		if _, ok := want[k]; !ok {
 			t.Fatalf("the single server's scrape lacks %s: the comparison would prove little", k)
 		}
+	}
+	// car and bike must share one join, or the comparison below would not
+	// run the shared regression join on the cluster.
+	if j := sharedJoins(singleTarget.Config.Models, scrapeNow); j["car"] == nil || j["car"] != j["bike"] {
+		t.Fatalf("car and bike do not share a performance join: %v", j)
 	}
 	// A later scrape has the segments' performance too (the first computes
 	// the reference, whose segment values the joins need).

@@ -97,6 +97,13 @@ models:
       - {name: distance, type: numeric}
       - {name: zone, type: categorical}
     reference: {offset: 24h}
+  - name: car
+    task: regression
+    predictions: {table: reg_preds, timestamp: ts, id: request_id, model_column: fleet, prediction: prediction}
+    ground_truth: {table: reg_labels, id: request_id, label: label, timestamp: ts}
+    features:
+      - {name: distance, type: numeric}
+    reference: {offset: 24h}
 `
 
 // floatTolerance: float aggregates (sums, variances) may differ in the last

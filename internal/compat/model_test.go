@@ -192,6 +192,7 @@ func (e *env) performance(t *testing.T, m *config.Model, w chquery.Window, sampl
 				}
 			}
 		}
+		e.sharedJoin(t, m, w, name)
 		return
 	}
 	// The labels travel hashed; their names come from a second query, and
@@ -262,30 +263,45 @@ func (e *env) performance(t *testing.T, m *config.Model, w chquery.Window, sampl
 			}
 		}
 	}
-	// The join models that share their tables run together (Source.Models),
-	// in both forms of its label side, and the counts that choose the form.
-	if _, ok := chquery.SharedJoinKey(m, w); ok {
-		partner := "churn" // a model with rows, beside ghost, which has none
-		if m.Name == partner {
-			partner = "ghost"
+	e.sharedJoin(t, m, w, name)
+}
+
+// sharedPartners name, for each model that can share its join, another
+// value of its model column: one with rows (churn, car), or one without
+// (ghost, for churn).
+var sharedPartners = map[string]string{"churn": "ghost", "ghost": "churn", "car": "bike"}
+
+// sharedJoin runs the join models that share their tables run together
+// (Source.Models), in both forms of its label side, and the counts that
+// choose the form, on both engines.
+func (e *env) sharedJoin(t *testing.T, m *config.Model, w chquery.Window, name string) {
+	if _, ok := chquery.SharedJoinKey(m, w); !ok {
+		return
+	}
+	partner, ok := sharedPartners[m.Name]
+	if !ok {
+		t.Fatalf("%s can share its join: name a partner in sharedPartners", m.Name)
+	}
+	build := chquery.ClassificationQuery
+	if m.Task == config.TaskRegression {
+		build = chquery.RegressionQuery
+	}
+	for _, readOnce := range []bool{false, true} {
+		shared := chquery.Source{Window: w, Models: []string{m.Name, partner}, ReadOnce: readOnce}
+		sq, err := build(m, shared)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, readOnce := range []bool{false, true} {
-			shared := chquery.Source{Window: w, Models: []string{m.Name, partner}, ReadOnce: readOnce}
-			sq, err := chquery.ClassificationQuery(m, shared)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sq.Name = name
-			if o := e.compare(t, fmt.Sprintf("%s shared by two models (read once: %v)", name, readOnce), sq); len(o.r18.Rows) == 0 {
-				t.Errorf("%s: the shared join returned no rows: the comparison proves little", name)
-			}
-			sv, err := chquery.LabelVolumeQuery(m, shared)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sv.Name = name
-			e.compare(t, name+" label volume, shared by two models", sv)
+		sq.Name = name
+		if o := e.compare(t, fmt.Sprintf("%s shared by two models (read once: %v)", name, readOnce), sq); len(o.r18.Rows) == 0 {
+			t.Errorf("%s: the shared join returned no rows: the comparison proves little", name)
 		}
+		sv, err := chquery.LabelVolumeQuery(m, shared)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sv.Name = name
+		e.compare(t, name+" label volume, shared by two models", sv)
 	}
 }
 

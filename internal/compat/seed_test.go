@@ -58,7 +58,7 @@ func tables() []*table {
 		mk("labels", "MergeTree ORDER BY request_id", "request_id String", "label String", "ts DateTime"),
 		mk("reg_preds", "MergeTree ORDER BY (ts, cityHash64(request_id)) SAMPLE BY cityHash64(request_id)",
 			"ts DateTime", "request_id String", "build UInt32", "prediction Float64", "latency_ms Float32",
-			"distance Float32", "stops UInt16", "zone String"),
+			"distance Float32", "stops UInt16", "zone String", "fleet String"),
 		mk("reg_labels", "MergeTree ORDER BY request_id", "request_id String", "label Float64", "ts DateTime"),
 		mk("mlmon.training", "MergeTree ORDER BY id",
 			"id UInt32", "distance Float32", "stops UInt16", "zone String", "prediction Float64"),
@@ -278,8 +278,11 @@ func generate(ts map[string]*table) {
 		if current {
 			dist += 2.5
 		}
+		// Two fleets, told apart by fleet alone (model_column), from the
+		// row's place so that the other columns' draws stay as they were.
+		fleet := []string{"car", "car", "bike"}[len(regPreds.rows)%3]
 		regPreds.rows = append(regPreds.rows, []any{at, rid, build, p, float32(math.Round(math.Exp(2+0.5*rng.NormFloat64())*8) / 8),
-			dist, uint16(rng.IntN(13)), pick(zones, zoneW)})
+			dist, uint16(rng.IntN(13)), pick(zones, zoneW), fleet})
 		if maybe(0.2) {
 			continue
 		}

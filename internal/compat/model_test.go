@@ -166,6 +166,7 @@ func (e *env) performance(t *testing.T, m *config.Model, w chquery.Window, sampl
 	}
 	vq.Name = name
 	e.compare(t, name+" label volume", vq)
+	e.sharedJoin(t, m, w, name)
 	if m.Task == config.TaskRegression {
 		q, err := chquery.RegressionQuery(m, src)
 		if err != nil {
@@ -192,7 +193,6 @@ func (e *env) performance(t *testing.T, m *config.Model, w chquery.Window, sampl
 				}
 			}
 		}
-		e.sharedJoin(t, m, w, name)
 		return
 	}
 	// The labels travel hashed; their names come from a second query, and
@@ -263,17 +263,16 @@ func (e *env) performance(t *testing.T, m *config.Model, w chquery.Window, sampl
 			}
 		}
 	}
-	e.sharedJoin(t, m, w, name)
 }
 
 // sharedPartners name, for each model that can share its join, another
-// value of its model column: one with rows (churn, car), or one without
-// (ghost, for churn).
+// value of its model column: one with rows (churn for ghost, bike for car)
+// or one without (ghost for churn).
 var sharedPartners = map[string]string{"churn": "ghost", "ghost": "churn", "car": "bike"}
 
-// sharedJoin runs the join models that share their tables run together
-// (Source.Models), in both forms of its label side, and the counts that
-// choose the form, on both engines.
+// sharedJoin compares on both engines the join that models sharing their
+// tables run together (Source.Models), in both forms of its label side, and
+// the counts that choose the form.
 func (e *env) sharedJoin(t *testing.T, m *config.Model, w chquery.Window, name string) {
 	if _, ok := chquery.SharedJoinKey(m, w); !ok {
 		return
